@@ -1,0 +1,48 @@
+/**
+ * The API's route table: the one place that says which routes exist, which
+ * Lambda serves each, and which need the admin role. The CDK stack creates
+ * exactly these HTTP API routes, the local gateway matches requests against
+ * them, and each function dispatches on `event.routeKey`.
+ *
+ * Functions are split by what they may touch: `records` reaches only the
+ * table; `content` also presigns and deletes objects under `content/`, so
+ * every route that can release a file (deleting an image, deleting content)
+ * lives there.
+ */
+export const API_BASE = '/api/v1';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type ApiFunction = 'records' | 'content';
+
+export interface Route {
+  readonly method: HttpMethod;
+  /** Path below API_BASE, with `{param}` placeholders as API Gateway writes them. */
+  readonly path: string;
+  readonly fn: ApiFunction;
+  readonly admin: boolean;
+}
+
+export const ROUTES = [
+  { method: 'POST', path: '/images', fn: 'records', admin: true },
+  { method: 'GET', path: '/images', fn: 'records', admin: false },
+  { method: 'GET', path: '/image/{id}', fn: 'records', admin: false },
+  { method: 'PATCH', path: '/image/{id}', fn: 'records', admin: true },
+  { method: 'PUT', path: '/image/{id}', fn: 'records', admin: true },
+  { method: 'DELETE', path: '/image/{id}', fn: 'content', admin: true },
+  { method: 'POST', path: '/image/{id}/clone', fn: 'records', admin: true },
+  { method: 'GET', path: '/image/{id}/content', fn: 'content', admin: false },
+  { method: 'PUT', path: '/image/{id}/content', fn: 'content', admin: true },
+  { method: 'DELETE', path: '/image/{id}/content', fn: 'content', admin: true },
+  { method: 'GET', path: '/image/{id}/content/stat', fn: 'content', admin: false },
+  { method: 'GET', path: '/image/{id}/content/info', fn: 'content', admin: false },
+  { method: 'GET', path: '/image/{id}/content/upload/{upload_id}', fn: 'content', admin: true },
+  { method: 'POST', path: '/image/{id}/content/upload/{upload_id}', fn: 'content', admin: true },
+  { method: 'DELETE', path: '/image/{id}/content/upload/{upload_id}', fn: 'content', admin: true },
+] as const satisfies readonly Route[];
+
+export type RouteSpec = (typeof ROUTES)[number];
+export type RouteKey = `${RouteSpec['method']} ${typeof API_BASE}${RouteSpec['path']}`;
+
+export const routeKey = (route: Route): string => `${route.method} ${API_BASE}${route.path}`;
+
+export const routesOf = (fn: ApiFunction): readonly Route[] => ROUTES.filter((r) => r.fn === fn);
