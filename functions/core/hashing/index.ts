@@ -1,0 +1,20 @@
+export { splitRanges, type ByteRange } from './ranges.js';
+export {
+  hashRanges,
+  type FetchRange,
+  type HashRangesOptions,
+  type HashResult,
+  type HashStats,
+  type RangeBody,
+} from './parallel-hash.js';
+export {
+  createHashingS3Client,
+  hashS3Object,
+  isRetryableS3Error,
+  s3RangeFetcher,
+  type HashingS3ClientOptions,
+  type HashS3ObjectOptions,
+  type HashS3ObjectResult,
+  type S3RangeFetcherOptions,
+} from './s3-range-fetcher.js';
+export { HashAbortedError, HashDeadlineError, HashError, RangeFetchError, RangeLengthError } from './errors.js';

@@ -1,0 +1,325 @@
+import { createHash } from 'node:crypto';
+import { HashAbortedError, HashDeadlineError, RangeFetchError, RangeLengthError } from './errors.js';
+import { splitRanges, type ByteRange } from './ranges.js';
+
+/** A range's bytes, in order. A Node Readable is an AsyncIterable, so an S3 body fits as is. */
+export type RangeBody = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/**
+ * Fetches bytes [start, endInclusive] of the object. It must stop (reject, or
+ * make the body throw or end) when `signal` aborts, so a failed hash releases
+ * its connections.
+ */
+export type FetchRange = (start: number, endInclusive: number, signal: AbortSignal) => Promise<RangeBody> | RangeBody;
+
+export interface HashStats {
+  /** Bytes received but not hashed yet: the ranges ahead of the hash cursor. */
+  bufferedBytes: number;
+  maxBufferedBytes: number;
+  /** Ranges holding a slot: being fetched, waiting to be hashed, or backing off before a retry. */
+  inFlight: number;
+  maxInFlight: number;
+  /** Every byte received, including bytes thrown away by a retry. */
+  receivedBytes: number;
+  hashedBytes: number;
+  retries: number;
+}
+
+export interface HashRangesOptions {
+  size: number;
+  rangeSize: number;
+  /** Ranges in flight at once; also bounds memory to about concurrency × rangeSize. */
+  concurrency: number;
+  fetchRange: FetchRange;
+  /** Retries per range after its first failure (default 3). */
+  retries?: number;
+  /** First backoff; doubles per attempt, with jitter, up to maxBackoffMs (defaults 200 and 5000). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Whether a failure is worth retrying (default: all are). */
+  isRetryable?: (error: unknown) => boolean;
+  /** Milliseconds left before the caller's deadline, e.g. `context.getRemainingTimeInMillis`. */
+  deadline?: () => number;
+  /** Time to keep in hand at the deadline, to record the outcome (default 5000). */
+  minTimeLeftMs?: number;
+  /** No projection before this much time has passed: early throughput is noise (default 1000). */
+  warmupMs?: number;
+  /** How often the deadline is checked while ranges stream (default 500). */
+  deadlineCheckIntervalMs?: number;
+  signal?: AbortSignal;
+  /** Called synchronously after every change with the live stats object (copy it to keep it). */
+  onStats?: (stats: Readonly<HashStats>) => void;
+}
+
+export interface HashResult {
+  /** Lower-case hex. */
+  sha1: string;
+  size: number;
+  stats: HashStats & { elapsedMs: number };
+}
+
+interface Slot {
+  readonly range: ByteRange;
+  /** Bytes of the range accounted for: hashed + buffered. A retry resumes here. */
+  pos: number;
+  hashed: number;
+  buffered: number;
+  /** Chunks ahead of the cursor, kept by reference: nothing is copied. */
+  chunks: Uint8Array[];
+  failures: number;
+  done: boolean;
+}
+
+/**
+ * sha1 and size of an object fetched as parallel ranges.
+ *
+ * Ranges are fetched up to `concurrency` at a time and fed to one hash in
+ * order. The range at the hash cursor is hashed chunk by chunk as it arrives;
+ * only ranges ahead of the cursor are buffered. A range keeps its slot until
+ * it has been hashed (not merely received), so a fast fetcher cannot run ahead
+ * of a slow hash: at most concurrency - 1 ranges are ever buffered.
+ *
+ * A failed range is retried with backoff. Bytes already hashed are kept and the
+ * retry fetches the rest of the range; buffered bytes are dropped and fetched
+ * again. After the last retry the hash rejects with a RangeFetchError and
+ * aborts every other fetch.
+ */
+export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
+  const {
+    size,
+    rangeSize,
+    concurrency,
+    fetchRange,
+    retries = 3,
+    backoffMs = 200,
+    maxBackoffMs = 5000,
+    isRetryable = () => true,
+    deadline,
+    minTimeLeftMs = 5000,
+    warmupMs = 1000,
+    deadlineCheckIntervalMs = 500,
+    signal: callerSignal,
+    onStats,
+  } = options;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+    return Promise.reject(new RangeError(`concurrency must be a positive integer, got ${concurrency}`));
+  }
+  if (!Number.isSafeInteger(retries) || retries < 0) {
+    return Promise.reject(new RangeError(`retries must be a non-negative integer, got ${retries}`));
+  }
+  let ranges: ByteRange[];
+  try {
+    ranges = splitRanges(size, rangeSize);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+
+  return new Promise<HashResult>((resolve, reject) => {
+    const hash = createHash('sha1');
+    const controller = new AbortController();
+    const slots: (Slot | undefined)[] = new Array<Slot | undefined>(ranges.length);
+    const stats: HashStats = {
+      bufferedBytes: 0,
+      maxBufferedBytes: 0,
+      inFlight: 0,
+      maxInFlight: 0,
+      receivedBytes: 0,
+      hashedBytes: 0,
+      retries: 0,
+    };
+    const startedAt = performance.now();
+    let cursor = 0; // next range to hash
+    let next = 0; // next range to start fetching
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+
+    const onCallerAbort = () => fail(new HashAbortedError(callerSignal?.reason));
+
+    function cleanup() {
+      settled = true;
+      if (timer) clearInterval(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    }
+
+    function fail(error: unknown) {
+      if (settled) return;
+      cleanup();
+      controller.abort(error);
+      slots.fill(undefined); // let buffered chunks go now, not when the last fetch notices the abort
+      stats.bufferedBytes = 0;
+      reject(error);
+    }
+
+    function finish() {
+      cleanup();
+      resolve({
+        sha1: hash.digest('hex'),
+        size,
+        stats: { ...stats, elapsedMs: performance.now() - startedAt },
+      });
+    }
+
+    function hashChunk(slot: Slot, chunk: Uint8Array) {
+      hash.update(chunk);
+      slot.hashed += chunk.byteLength;
+      stats.hashedBytes += chunk.byteLength;
+    }
+
+    function accept(slot: Slot, chunk: Uint8Array) {
+      const { range } = slot;
+      if (slot.pos + chunk.byteLength > range.length) {
+        throw new RangeLengthError(range.start, range.end, range.length, slot.pos + chunk.byteLength);
+      }
+      slot.pos += chunk.byteLength;
+      stats.receivedBytes += chunk.byteLength;
+      if (range.index === cursor) {
+        hashChunk(slot, chunk);
+      } else {
+        slot.chunks.push(chunk);
+        slot.buffered += chunk.byteLength;
+        stats.bufferedBytes += chunk.byteLength;
+        if (stats.bufferedBytes > stats.maxBufferedBytes) stats.maxBufferedBytes = stats.bufferedBytes;
+      }
+      onStats?.(stats);
+    }
+
+    /** Hashes every finished range at the cursor, then what the new cursor range has buffered. */
+    function advance() {
+      for (;;) {
+        const slot = slots[cursor];
+        if (!slot?.done) break;
+        slots[cursor] = undefined;
+        stats.inFlight--;
+        cursor++;
+        const following = slots[cursor];
+        if (following && following.buffered > 0) {
+          for (const chunk of following.chunks) hashChunk(following, chunk);
+          stats.bufferedBytes -= following.buffered;
+          following.chunks = [];
+          following.buffered = 0;
+        }
+      }
+      onStats?.(stats);
+      if (cursor === ranges.length) finish();
+      else if (checkDeadline()) schedule();
+    }
+
+    function schedule() {
+      while (!settled && next < ranges.length && stats.inFlight < concurrency) {
+        const range = ranges[next] as ByteRange;
+        const slot: Slot = { range, pos: 0, hashed: 0, buffered: 0, chunks: [], failures: 0, done: false };
+        slots[next] = slot;
+        next++;
+        stats.inFlight++;
+        if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;
+        void attempt(slot);
+      }
+      onStats?.(stats);
+    }
+
+    async function attempt(slot: Slot): Promise<void> {
+      const { range } = slot;
+      try {
+        const body = await fetchRange(range.start + slot.pos, range.end, controller.signal);
+        if (settled) {
+          await closeBody(body);
+          return;
+        }
+        for await (const chunk of body) {
+          if (settled) return; // leaving the loop closes the body
+          accept(slot, chunk);
+        }
+        if (settled) return;
+        if (slot.pos < range.length) {
+          throw new RangeLengthError(range.start, range.end, range.length, slot.pos);
+        }
+        slot.done = true;
+        if (range.index === cursor) advance();
+      } catch (error) {
+        if (!settled) await retry(slot, error);
+      }
+    }
+
+    async function retry(slot: Slot, error: unknown) {
+      const { range } = slot;
+      // Hashed bytes cannot be taken back, so the retry resumes after them;
+      // buffered ones are dropped and fetched again.
+      stats.bufferedBytes -= slot.buffered;
+      slot.chunks = [];
+      slot.buffered = 0;
+      slot.pos = slot.hashed;
+      slot.failures++;
+      if (slot.failures > retries || !isRetryable(error)) {
+        fail(new RangeFetchError(range.start, range.end, slot.failures, error));
+        return;
+      }
+      stats.retries++;
+      onStats?.(stats);
+      const delay = Math.min(maxBackoffMs, backoffMs * 2 ** (slot.failures - 1)) * (0.5 + Math.random() / 2);
+      await sleep(delay, controller.signal);
+      if (!settled) await attempt(slot);
+    }
+
+    /** False (and the hash rejected) when the object cannot be finished in time. */
+    function checkDeadline(): boolean {
+      if (!deadline || settled) return !settled;
+      const timeLeftMs = deadline();
+      const budgetMs = timeLeftMs - minTimeLeftMs;
+      if (budgetMs <= 0) {
+        fail(new HashDeadlineError(size, stats.hashedBytes, timeLeftMs, undefined));
+        return false;
+      }
+      const elapsedMs = performance.now() - startedAt;
+      // Received-but-buffered bytes count as done: hashing them is quick next to fetching.
+      const kept = stats.hashedBytes + stats.bufferedBytes;
+      if (elapsedMs < warmupMs || kept === 0) return true;
+      const projectedMs = ((size - kept) * elapsedMs) / kept;
+      if (projectedMs > budgetMs) {
+        fail(new HashDeadlineError(size, stats.hashedBytes, timeLeftMs, projectedMs));
+        return false;
+      }
+      return true;
+    }
+
+    if (callerSignal?.aborted) {
+      fail(new HashAbortedError(callerSignal.reason));
+      return;
+    }
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    if (ranges.length === 0) {
+      finish();
+      return;
+    }
+    if (!checkDeadline()) return;
+    if (deadline) {
+      timer = setInterval(checkDeadline, deadlineCheckIntervalMs);
+      timer.unref(); // the fetches keep the process alive, not this check
+    }
+    schedule();
+  });
+}
+
+/** Closes a body that will not be read (a fetch that finished after the hash failed). */
+async function closeBody(body: RangeBody): Promise<void> {
+  try {
+    if (Symbol.asyncIterator in body) await body[Symbol.asyncIterator]().return?.();
+    else body[Symbol.iterator]().return?.();
+  } catch {
+    // already failing; nothing more to report
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(timeout);
+      resolve();
+    };
+    const timeout = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
