@@ -1,0 +1,61 @@
+/**
+ * Bundling settings shared by the CDK construct, the bundle-size test and the
+ * benchmark, so all three measure the artefact that is actually deployed.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Runtime } from 'aws-cdk-lib/aws-lambda';
+import type { BuildOptions } from 'esbuild';
+
+/** Node.js 20 is retired on Lambda; cdk-nag's L1 also asks for the newest runtime CDK knows. */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+export const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1');
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');
+export const LOCK_FILE = join(REPO_ROOT, 'package-lock.json');
+
+export const FUNCTION_NAMES = ['records', 'content', 'hasher'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+export const entryOf = (name: FunctionName, dir: string = FUNCTIONS_DIR): string => join(dir, `${name}.ts`);
+
+/** Per-function budget for the minified bundle (source maps excluded). */
+export const BUNDLE_SIZE_LIMIT_BYTES = 300 * 1024;
+
+/**
+ * ESM output has no `require`; CommonJS code inside dependencies still calls it
+ * for Node built-ins, so the bundle defines one.
+ */
+export const REQUIRE_BANNER =
+  "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+
+/** Prefer packages' ESM builds: smaller after tree shaking than their CJS ones. */
+export const MAIN_FIELDS = ['module', 'main'];
+
+/**
+ * Module replacements, relative to REPO_ROOT (esbuild resolves alias paths from
+ * its working directory). See infra/lambda-credentials.ts.
+ */
+export const ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': './infra/lambda-credentials.ts',
+};
+
+/** esbuild API options equivalent to what NodejsFunction runs for the construct. */
+export function esbuildOptions(entry: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ESBUILD_TARGET,
+    minify: true,
+    sourcemap: 'external',
+    mainFields: MAIN_FIELDS,
+    banner: { js: REQUIRE_BANNER },
+    alias: { ...ALIASES },
+    absWorkingDir: REPO_ROOT,
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'silent',
+  };
+}

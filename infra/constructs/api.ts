@@ -1,0 +1,108 @@
+/**
+ * The HTTP API: exactly the routes of functions/routes.ts, each behind the JWT
+ * authorizer, plus an unauthenticated `$default` route that lets the records
+ * function answer unknown paths with a 404 in the API's envelope. One stage,
+ * throttled, with JSON access logs.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  type IHttpRouteAuthorizer,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { API_BASE, type ApiFunction, ROUTES, routeKey } from '../../functions/routes.js';
+import type { ServiceConfig } from '../config.js';
+
+export interface ApiProps {
+  readonly config: ServiceConfig;
+  readonly authorizer: IHttpRouteAuthorizer;
+  readonly handlers: Readonly<Record<ApiFunction, IFunction>>;
+}
+
+/** One JSON object per request; HTTP API $context variables. */
+const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  method: '$context.httpMethod',
+  path: '$context.path',
+  routeKey: '$context.routeKey',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  sub: '$context.authorizer.claims.sub',
+};
+
+export class Api extends Construct {
+  readonly httpApi: HttpApi;
+  readonly stage: HttpStage;
+  readonly accessLogs: LogGroup;
+  readonly routes: HttpRoute[] = [];
+  readonly defaultRoute: HttpRoute;
+  /** Base URL of the service, ending in API_BASE. */
+  readonly baseUrl: string;
+
+  constructor(scope: Construct, id: string, props: ApiProps) {
+    super(scope, id);
+    const { config } = props;
+
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      apiName: config.serviceName,
+      description: `${config.serviceName}: Image object API`,
+      createDefaultStage: false,
+    });
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: config.logRetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: config.throttleRateLimit, burstLimit: config.throttleBurstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    const integrations: Record<ApiFunction, HttpLambdaIntegration> = {
+      records: new HttpLambdaIntegration('RecordsIntegration', props.handlers.records),
+      content: new HttpLambdaIntegration('ContentIntegration', props.handlers.content),
+    };
+
+    for (const route of ROUTES) {
+      const path = `${API_BASE}${route.path}`;
+      this.routes.push(new HttpRoute(this, routeKey(route).replace(/[^A-Za-z0-9]+/g, '-'), {
+        httpApi: this.httpApi,
+        routeKey: HttpRouteKey.with(path, HttpMethod[route.method]),
+        integration: integrations[route.fn],
+        authorizer: props.authorizer,
+      }));
+    }
+
+    // No authorizer: unknown paths get the envelope's 404 rather than API Gateway's bare one.
+    this.defaultRoute = new HttpRoute(this, 'DefaultRoute', {
+      httpApi: this.httpApi,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: integrations.records,
+    });
+
+    this.baseUrl = `${this.httpApi.apiEndpoint}${API_BASE}`;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Least-privilege grants, written out rather than taken from CDK's grant*
+ * helpers: those add stream actions, `index/*` and bucket-wide resources that
+ * these functions never need.
+ */
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { CONTENT_PREFIX, TABLE_SCHEMA } from './storage.js';
+
+/** Item reads and conditional/transactional writes (TransactWriteItems is authorised per item as these). */
+export const TABLE_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+] as const;
+
+export const INDEX_ACTIONS = ['dynamodb:Query', 'dynamodb:Scan'] as const;
+
+/**
+ * What the content function presigns or calls on content files. CreateMultipartUpload,
+ * UploadPart and CompleteMultipartUpload are authorised as s3:PutObject; ListParts as
+ * s3:ListMultipartUploadParts; HeadObject as s3:GetObject.
+ */
+export const CONTENT_OBJECT_ACTIONS = [
+  's3:PutObject',
+  's3:GetObject',
+  's3:DeleteObject',
+  's3:AbortMultipartUpload',
+  's3:ListMultipartUploadParts',
+] as const;
+
+/** The hasher reads each new file and deletes files whose last reference it released. */
+export const HASHER_OBJECT_ACTIONS = ['s3:GetObject', 's3:DeleteObject'] as const;
+
+export function grantTable(fn: IFunction, table: ITable): void {
+  fn.addToRolePolicy(new PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [table.tableArn] }));
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: [...INDEX_ACTIONS],
+      resources: [`${table.tableArn}/index/${TABLE_SCHEMA.byNameIndex}`],
+    }),
+  );
+}
+
+export function grantContentObjects(fn: IFunction, bucket: IBucket, actions: readonly string[]): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({ actions: [...actions], resources: [bucket.arnForObjects(`${CONTENT_PREFIX}*`)] }),
+  );
+}

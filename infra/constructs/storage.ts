@@ -1,0 +1,90 @@
+/**
+ * The service's data: one DynamoDB table (DESIGN.md's item kinds) and the
+ * content bucket. Both are RETAINed: a stack deletion must never take the
+ * images with it.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  HttpMethods,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { ServiceConfig } from '../config.js';
+
+/** Attribute and index names the functions' repositories use. */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  ttlAttribute: 'expires_at',
+  byNameIndex: 'byName',
+  byNamePartitionKey: 'gsi1pk',
+  byNameSortKey: 'gsi1sk',
+} as const;
+
+/** Content files live under this prefix; grants and the hasher's notification are scoped to it. */
+export const CONTENT_PREFIX = 'content/';
+
+export class Storage extends Construct {
+  readonly table: Table;
+  readonly bucket: Bucket;
+  readonly accessLogsBucket: Bucket;
+
+  constructor(scope: Construct, id: string, config: ServiceConfig) {
+    super(scope, id);
+
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      timeToLiveAttribute: TABLE_SCHEMA.ttlAttribute,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE_SCHEMA.byNameIndex,
+      partitionKey: { name: TABLE_SCHEMA.byNamePartitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_SCHEMA.byNameSortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+
+    // Server access logs: who fetched or wrote which object, for audits.
+    this.accessLogsBucket = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(365) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.bucket = new Bucket(this, 'Content', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      // SSE-S3: presigned URLs work without KMS grants for every caller.
+      encryption: BucketEncryption.S3_MANAGED,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'content-bucket/',
+      lifecycleRules: [
+        {
+          id: 'abort-incomplete-multipart-uploads',
+          abortIncompleteMultipartUploadAfter: Duration.days(config.abortIncompleteUploadDays),
+        },
+      ],
+      // Browsers PUT parts straight to S3 and must read each part's ETag to complete the upload.
+      cors: [
+        {
+          allowedMethods: [HttpMethods.PUT, HttpMethods.GET, HttpMethods.HEAD],
+          allowedOrigins: [...config.corsAllowedOrigins],
+          allowedHeaders: ['*'],
+          exposedHeaders: ['ETag'],
+          maxAge: 3600,
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * The whole service in one stack: storage, auth, the three functions with
+ * their grants, the HTTP API, the hasher's S3 notification with its failure
+ * queue, alarms and outputs.
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { EventType } from 'aws-cdk-lib/aws-s3';
+import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { ServiceConfig } from './config.js';
+import { Alarms } from './constructs/alarms.js';
+import { Api } from './constructs/api.js';
+import { Auth } from './constructs/auth.js';
+import {
+  CONTENT_OBJECT_ACTIONS,
+  HASHER_OBJECT_ACTIONS,
+  grantContentObjects,
+  grantTable,
+} from './constructs/grants.js';
+import { ServiceFunction } from './constructs/service-function.js';
+import { CONTENT_PREFIX, Storage } from './constructs/storage.js';
+import { addNagSuppressions } from './nag.js';
+
+export interface ImageServiceStackProps extends StackProps {
+  readonly config: ServiceConfig;
+  /** Where the Lambda entry files live; the repository's functions/ unless given. */
+  readonly functionsDir?: string;
+}
+
+/** API Gateway gives up on an integration after 30 s; the function should stop first. */
+const API_FUNCTION_TIMEOUT = Duration.seconds(29);
+/** Lambda's maximum: hashing a 50 GB file takes minutes. */
+const HASHER_TIMEOUT = Duration.minutes(15);
+
+export class ImageServiceStack extends Stack {
+  readonly config: ServiceConfig;
+  readonly storage: Storage;
+  readonly auth: Auth;
+  readonly api: Api;
+  readonly functions: Readonly<Record<'records' | 'content' | 'hasher', ServiceFunction>>;
+  readonly failureQueue: Queue;
+  readonly alarms: Alarms;
+
+  constructor(scope: Construct, id: string, props: ImageServiceStackProps) {
+    super(scope, id, props);
+    const { config, functionsDir } = props;
+    this.config = config;
+
+    this.storage = new Storage(this, 'Storage', config);
+    const { table, bucket } = this.storage;
+    this.auth = new Auth(this, 'Auth', config);
+
+    const common = {
+      TABLE_NAME: table.tableName,
+      SITE_NAME: this.region,
+    };
+    const apiEnv = {
+      ...common,
+      ADMIN_GROUP: config.adminGroup,
+      GROUPS_CLAIM: config.groupsClaim,
+      USER_CLAIM: config.userClaim,
+    };
+    const fnDefaults = { config, functionsDir } as const;
+
+    const records = new ServiceFunction(this, 'Records', {
+      ...fnDefaults,
+      name: 'records',
+      description: 'Image records: create, list, read, change (table only)',
+      memorySize: config.apiMemoryMb,
+      timeout: API_FUNCTION_TIMEOUT,
+      environment: apiEnv,
+    });
+    grantTable(records.function, table);
+
+    const content = new ServiceFunction(this, 'Content', {
+      ...fnDefaults,
+      name: 'content',
+      description: 'Image content: presigned uploads and downloads, releases',
+      memorySize: config.apiMemoryMb,
+      timeout: API_FUNCTION_TIMEOUT,
+      environment: {
+        ...apiEnv,
+        BUCKET_NAME: bucket.bucketName,
+        UPLOAD_URL_EXPIRY_SECONDS: String(config.uploadUrlExpirySeconds),
+        DEFAULT_PART_SIZE: String(config.defaultPartSize),
+        // Session items expire together with the bucket's abort rule for their multipart upload.
+        UPLOAD_SESSION_TTL_SECONDS: String(config.abortIncompleteUploadDays * 86_400),
+      },
+    });
+    grantTable(content.function, table);
+    grantContentObjects(content.function, bucket, CONTENT_OBJECT_ACTIONS);
+
+    // S3 invokes the hasher asynchronously: Lambda retries a failed event a bounded
+    // number of times, then parks it here instead of dropping it.
+    this.failureQueue = new Queue(this, 'HasherFailures', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+
+    const hasher = new ServiceFunction(this, 'Hasher', {
+      ...fnDefaults,
+      name: 'hasher',
+      description: 'Hashes each new content file (sha1, size, mtime) and switches the image to it',
+      memorySize: config.hasherMemoryMb,
+      timeout: HASHER_TIMEOUT,
+      environment: {
+        ...common,
+        BUCKET_NAME: bucket.bucketName,
+        HASHER_CONCURRENCY: String(config.hasherConcurrency),
+        HASHER_RANGE_SIZE: String(config.hasherRangeSize),
+      },
+      asyncInvoke: {
+        retryAttempts: config.hasherRetryAttempts,
+        maxEventAge: Duration.hours(6),
+        onFailure: new SqsDestination(this.failureQueue),
+      },
+    });
+    grantTable(hasher.function, table);
+    grantContentObjects(hasher.function, bucket, HASHER_OBJECT_ACTIONS);
+    bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(hasher.function), {
+      prefix: CONTENT_PREFIX,
+    });
+
+    this.functions = { records, content, hasher };
+
+    this.api = new Api(this, 'Api', {
+      config,
+      authorizer: this.auth.authorizer,
+      handlers: { records: records.function, content: content.function },
+    });
+
+    this.alarms = new Alarms(this, 'Alarms', {
+      functions: { records: records.function, content: content.function, hasher: hasher.function },
+      failureQueue: this.failureQueue,
+      httpApi: this.api.httpApi,
+      alarmTopicArn: config.alarmTopicArn,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.baseUrl, description: 'Base URL of the Image API' });
+    new CfnOutput(this, 'BucketName', { value: bucket.bucketName, description: 'Content bucket' });
+    new CfnOutput(this, 'TableName', { value: table.tableName, description: 'DynamoDB table' });
+    new CfnOutput(this, 'FailureQueueUrl', {
+      value: this.failureQueue.queueUrl,
+      description: 'S3 events the hasher failed on',
+    });
+    if (this.auth.cognito) {
+      new CfnOutput(this, 'UserPoolId', { value: this.auth.cognito.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: this.auth.cognito.client.userPoolClientId });
+      new CfnOutput(this, 'AdminGroupName', { value: config.adminGroup });
+    }
+
+    addNagSuppressions(this);
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * cdk-nag (AwsSolutions) findings we accept, each on the narrowest construct
+ * and finding id, with the reason. Everything else the pack reports is fixed
+ * in the constructs, and the tests fail on any new unacknowledged error.
+ */
+import { Stack, Validations } from 'aws-cdk-lib';
+import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
+import type { IConstruct } from 'constructs';
+import type { ImageServiceStack } from './image-service-stack.js';
+import { CONTENT_PREFIX } from './constructs/storage.js';
+
+/** CDK's singleton behind Bucket.addEventNotification; the id is fixed by aws-cdk-lib. */
+const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+
+export function addNagSuppressions(stack: ImageServiceStack): void {
+  const ack = (scope: IConstruct, id: string, reason: string): void =>
+    Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
+
+  const bucketLogicalId = Stack.of(stack).getLogicalId(stack.storage.bucket.node.defaultChild as CfnBucket);
+  for (const fn of Object.values(stack.functions)) {
+    ack(
+      fn.role,
+      'IAM5[Resource::*]',
+      'Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+    );
+  }
+  for (const fn of [stack.functions.content, stack.functions.hasher]) {
+    ack(
+      fn.role,
+      `IAM5[Resource::<${bucketLogicalId}.Arn>/${CONTENT_PREFIX}*]`,
+      'Content files are objects named content/<file uid>, created per upload; the grant is limited to that prefix and to the object actions this function performs.',
+    );
+  }
+
+  ack(
+    stack.failureQueue,
+    'SQS3',
+    "This queue is itself the hasher's on-failure destination (a dead-letter queue for S3 events); it needs no DLQ of its own.",
+  );
+
+  ack(
+    stack.api.defaultRoute,
+    'APIG4',
+    'The $default route only catches paths that match no API route, so the records function can answer 404 in the API envelope; it reads and changes nothing.',
+  );
+
+  const { cognito } = stack.auth;
+  const { auth } = stack.config;
+  if (cognito && auth.kind === 'cognito') {
+    ack(
+      cognito.userPool,
+      'COG8',
+      'The Plus feature plan (threat protection) is billed per monthly active user; this pool holds a handful of administrators with strong passwords, no self sign-up and optional TOTP. Operators can enable it in the console.',
+    );
+    if (auth.mfa !== 'required') {
+      ack(
+        cognito.userPool,
+        'COG2',
+        'MFA is optional (TOTP) so that scripts can sign in with USER_PASSWORD_AUTH; set context mfa=required to enforce it.',
+      );
+    }
+  }
+
+  const notifications = stack.node.tryFindChild(NOTIFICATIONS_HANDLER_ID);
+  if (notifications) {
+    ack(
+      notifications,
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      "aws-cdk-lib's own custom resource that configures the bucket notification at deploy time; its role is not configurable. Its only other permission is s3:PutBucketNotification on the content bucket.",
+    );
+  }
+}
