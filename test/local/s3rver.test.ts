@@ -1,0 +1,564 @@
+/**
+ * The local S3 (s3rver 3.7.1 + patches/s3rver+3.7.1.patch) driven by the real
+ * AWS SDK v3, for the operations the content lifecycle relies on. Each test
+ * asserts what S3 itself answers, so that code passing here behaves the same on AWS.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  type CompletedPart,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { startLocalS3, type LocalS3, type S3EventRecordLike } from '../../local/s3.js';
+
+const BUCKET = 'images-test';
+const MiB = 1024 * 1024;
+const PART = 5 * MiB; // the S3 minimum for every part but the last
+
+let dir: string;
+let s3: LocalS3;
+let client: S3Client;
+/** Like the service's presigning client: no default CRC32 in the signed URL. */
+let presigner: S3Client;
+const events: S3EventRecordLike[] = [];
+
+function makeClient(endpoint: string, checksums: 'WHEN_REQUIRED' | 'WHEN_SUPPORTED'): S3Client {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    forcePathStyle: true,
+    requestChecksumCalculation: checksums,
+  });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 's3rver-test-'));
+  s3 = await startLocalS3({ directory: dir, port: 0, bucket: BUCKET, onEvent: (e) => events.push(e) });
+  client = makeClient(s3.endpoint, 'WHEN_SUPPORTED');
+  presigner = makeClient(s3.endpoint, 'WHEN_REQUIRED');
+});
+
+afterAll(async () => {
+  client?.destroy();
+  presigner?.destroy();
+  await s3?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const md5 = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
+/** S3's multipart ETag: md5 of the concatenated binary part md5s, then `-<count>`. */
+function multipartEtag(parts: Uint8Array[]): string {
+  const h = createHash('md5');
+  for (const p of parts) h.update(createHash('md5').update(p).digest());
+  return `"${h.digest('hex')}-${parts.length}"`;
+}
+
+let keyCounter = 0;
+const newKey = (label: string): string => `content/${label}-${++keyCounter}-${randomBytes(4).toString('hex')}`;
+
+async function createUpload(key: string, contentType?: string): Promise<string> {
+  const out = await client.send(
+    new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ContentType: contentType }),
+  );
+  expect(out.Bucket).toBe(BUCKET);
+  expect(out.Key).toBe(key);
+  expect(out.UploadId).toMatch(/^\S+$/);
+  return out.UploadId as string;
+}
+
+function partUrl(key: string, uploadId: string, partNumber: number): Promise<string> {
+  return getSignedUrl(
+    presigner,
+    new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: partNumber }),
+    { expiresIn: 3600 },
+  );
+}
+
+/** What a node does: a plain fetch PUT of the bytes to a presigned part URL. */
+async function putPartByUrl(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<Response> {
+  return fetch(await partUrl(key, uploadId, partNumber), { method: 'PUT', body });
+}
+
+async function uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<CompletedPart> {
+  const res = await putPartByUrl(key, uploadId, partNumber, body);
+  expect(res.status, await res.clone().text()).toBe(200);
+  const etag = res.headers.get('etag');
+  expect(etag).toBe(`"${md5(body)}"`);
+  return { PartNumber: partNumber, ETag: etag as string };
+}
+
+function complete(key: string, uploadId: string, parts: CompletedPart[]) {
+  return client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket: BUCKET,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: parts },
+    }),
+  );
+}
+
+async function getBytes(key: string, range?: string) {
+  const out = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, Range: range }));
+  if (!out.Body) throw new Error('GetObject returned no body');
+  return { out, bytes: Buffer.from(await out.Body.transformToByteArray()) };
+}
+
+/** Every file path under the store directory (the local S3's disk state). */
+async function filesOnDisk(): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true });
+  return entries.map((e) => e.toString());
+}
+
+const eventsFor = (key: string) => events.flatMap((e) => e.Records).filter((r) => r.s3.object.key === key);
+
+describe('startLocalS3', () => {
+  it('listens on a free port of 127.0.0.1 and created the bucket', async () => {
+    expect(s3.port).toBeGreaterThan(0);
+    expect(s3.endpoint).toBe(`http://127.0.0.1:${s3.port}`);
+    const files = await readdir(dir);
+    expect(files).toContain(BUCKET);
+  });
+
+  it('restarts over an existing directory and keeps its objects', async () => {
+    const key = newKey('persist');
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'kept' }));
+    const second = await startLocalS3({ directory: dir, bucket: BUCKET });
+    const other = makeClient(second.endpoint, 'WHEN_REQUIRED');
+    try {
+      expect(second.port).not.toBe(s3.port);
+      const out = await other.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+      expect(await out.Body?.transformToString()).toBe('kept');
+    } finally {
+      other.destroy();
+      await second.close();
+    }
+  });
+});
+
+describe('multipart upload through presigned URLs', () => {
+  it('uploads parts with fetch, lists them page by page, completes and emits CompleteMultipartUpload', async () => {
+    const key = newKey('mpu');
+    const uploadId = await createUpload(key, 'application/x-cwsquash');
+    const bodies = [randomBytes(PART), randomBytes(PART), randomBytes(1234)];
+    const [b1, b2, b3] = bodies as [Buffer, Buffer, Buffer];
+
+    // Parts 1 and 3 first (a client interrupted half way).
+    const p1 = await uploadPart(key, uploadId, 1, b1);
+    const p3 = await uploadPart(key, uploadId, 3, b3);
+
+    const before = Date.now();
+    const page1 = await client.send(
+      new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MaxParts: 1 }),
+    );
+    expect(page1.Bucket).toBe(BUCKET);
+    expect(page1.Key).toBe(key);
+    expect(page1.UploadId).toBe(uploadId);
+    expect(page1.MaxParts).toBe(1);
+    expect(page1.IsTruncated).toBe(true);
+    expect(page1.NextPartNumberMarker).toBe('1');
+    expect(page1.Parts).toHaveLength(1);
+    const [listed1] = page1.Parts ?? [];
+    expect(listed1).toMatchObject({ PartNumber: 1, ETag: p1.ETag, Size: PART });
+    expect(listed1?.LastModified).toBeInstanceOf(Date);
+    expect(Math.abs((listed1?.LastModified?.getTime() ?? 0) - before)).toBeLessThan(60_000);
+
+    const page2 = await client.send(
+      new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MaxParts: 1, PartNumberMarker: '1' }),
+    );
+    expect(page2.PartNumberMarker).toBe('1');
+    expect(page2.IsTruncated).toBe(false);
+    expect(page2.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([[3, p3.ETag, 1234]]);
+
+    // Resume: the missing part, then the full listing (default page size).
+    const p2 = await uploadPart(key, uploadId, 2, b2);
+    const all = await client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
+    expect(all.IsTruncated).toBe(false);
+    expect(all.MaxParts).toBe(1000);
+    expect(all.Parts?.map((p) => p.PartNumber)).toEqual([1, 2, 3]);
+    expect(all.Parts?.map((p) => p.Size)).toEqual([PART, PART, 1234]);
+
+    const eventsBefore = eventsFor(key).length;
+    const done = await complete(key, uploadId, [p1, p2, p3]);
+    expect(done.Bucket).toBe(BUCKET);
+    expect(done.Key).toBe(key);
+    expect(done.ETag).toBe(multipartEtag(bodies));
+
+    // The object: bytes in part order, metadata from CreateMultipartUpload, the same ETag.
+    const { bytes } = await getBytes(key);
+    expect(bytes.equals(Buffer.concat(bodies))).toBe(true);
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(head.ContentLength).toBe(2 * PART + 1234);
+    expect(head.ETag).toBe(done.ETag);
+    expect(head.ContentType).toBe('application/x-cwsquash');
+
+    // One S3 event, named and shaped as S3 sends it for a completed multipart upload.
+    const recs = eventsFor(key).slice(eventsBefore);
+    expect(recs).toHaveLength(1);
+    const [rec] = recs;
+    expect(rec?.eventSource).toBe('aws:s3');
+    expect(rec?.eventName).toBe('ObjectCreated:CompleteMultipartUpload');
+    expect(rec?.s3.bucket.name).toBe(BUCKET);
+    expect(rec?.s3.bucket.arn).toBe(`arn:aws:s3:::${BUCKET}`);
+    expect(rec?.s3.object.key).toBe(key);
+    expect(rec?.s3.object.size).toBe(2 * PART + 1234);
+    expect(rec?.s3.object.eTag).toBe(done.ETag?.replace(/"/g, ''));
+    expect(rec?.s3.object.sequencer).toMatch(/^[0-9A-F]+$/);
+    expect(Number.isNaN(Date.parse(rec?.eventTime ?? ''))).toBe(false);
+
+    // The upload is gone once completed.
+    await expect(
+      client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } });
+    await expect(complete(key, uploadId, [p1, p2, p3])).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    const leftovers = (await filesOnDisk()).filter((f) => f.includes(uploadId));
+    expect(leftovers).toEqual([]);
+  });
+
+  it('re-uploading a part replaces it (a retried PUT)', async () => {
+    const key = newKey('retry');
+    const uploadId = await createUpload(key);
+    await uploadPart(key, uploadId, 1, randomBytes(100));
+    const second = randomBytes(200);
+    const p1 = await uploadPart(key, uploadId, 1, second);
+    const list = await client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
+    expect(list.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([[1, p1.ETag, 200]]);
+    await complete(key, uploadId, [p1]);
+    expect((await getBytes(key)).bytes.equals(second)).toBe(true);
+  });
+
+  it('builds the object from the listed parts only', async () => {
+    const key = newKey('subset');
+    const uploadId = await createUpload(key);
+    const b1 = randomBytes(PART);
+    const b3 = randomBytes(10);
+    const p1 = await uploadPart(key, uploadId, 1, b1);
+    await uploadPart(key, uploadId, 2, randomBytes(20));
+    const p3 = await uploadPart(key, uploadId, 3, b3);
+    const done = await complete(key, uploadId, [p1, p3]);
+    expect(done.ETag).toBe(multipartEtag([b1, b3]));
+    expect((await getBytes(key)).bytes.equals(Buffer.concat([b1, b3]))).toBe(true);
+    expect((await filesOnDisk()).filter((f) => f.includes(uploadId))).toEqual([]);
+  });
+
+  it('accepts UploadPart from the SDK client itself (default CRC32 checksum header)', async () => {
+    const key = newKey('sdk-part');
+    const uploadId = await createUpload(key);
+    const body = randomBytes(1000);
+    const out = await client.send(
+      new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 1, Body: body }),
+    );
+    expect(out.ETag).toBe(`"${md5(body)}"`);
+    await complete(key, uploadId, [{ PartNumber: 1, ETag: out.ETag as string }]);
+    expect((await getBytes(key)).bytes.equals(body)).toBe(true);
+  });
+
+  it('accepts UploadPart with a stream body from the SDK (aws-chunked with a CRC32 trailer)', async () => {
+    const key = newKey('sdk-stream-part');
+    const uploadId = await createUpload(key);
+    const body = randomBytes(PART);
+    const out = await client.send(
+      new UploadPartCommand({
+        Bucket: BUCKET,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: 1,
+        Body: Readable.from([body.subarray(0, 1000), body.subarray(1000)]),
+        ContentLength: body.length,
+      }),
+    );
+    expect(out.ETag).toBe(`"${md5(body)}"`);
+    const list = await client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
+    expect(list.Parts?.[0]?.Size).toBe(body.length);
+    await complete(key, uploadId, [{ PartNumber: 1, ETag: out.ETag as string }]);
+    expect((await getBytes(key)).bytes.equals(body)).toBe(true);
+  });
+
+  it('rejects a part PUT to a URL presigned with the default CRC32 of an empty body (BadDigest, as AWS does)', async () => {
+    const key = newKey('trap');
+    const uploadId = await createUpload(key);
+    const good = await uploadPart(key, uploadId, 1, randomBytes(50));
+    const url = await getSignedUrl(
+      client, // requestChecksumCalculation: 'WHEN_SUPPORTED', the SDK default
+      new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 1 }),
+      { expiresIn: 60 },
+    );
+    expect(new URL(url).searchParams.get('x-amz-checksum-crc32')).toBe('AAAAAA==');
+    const res = await fetch(url, { method: 'PUT', body: randomBytes(100) });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('<Code>BadDigest</Code>');
+    // The refused PUT leaves the part uploaded before untouched.
+    const list = await client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
+    expect(list.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([[1, good.ETag, 50]]);
+    expect((await filesOnDisk()).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('answers 404 NoSuchUpload to a part PUT for an unknown upload, and stores nothing', async () => {
+    const key = newKey('unknown');
+    const uploadId = 'f'.repeat(32);
+    const res = await putPartByUrl(key, uploadId, 1, randomBytes(10));
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain('<Code>NoSuchUpload</Code>');
+    expect((await filesOnDisk()).filter((f) => f.includes(uploadId))).toEqual([]);
+
+    await expect(
+      client.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: 'not-an-id', PartNumber: 1, Body: 'x' })),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } });
+  });
+
+  it('refuses a part of an upload under another key (NoSuchUpload), as S3 does', async () => {
+    const key = newKey('owner');
+    const uploadId = await createUpload(key);
+    const res = await putPartByUrl(`${key}-other`, uploadId, 1, randomBytes(10));
+    expect(res.status).toBe(404);
+    await expect(
+      client.send(new ListPartsCommand({ Bucket: BUCKET, Key: `${key}-other`, UploadId: uploadId })),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
+  });
+
+  it('rejects part numbers outside 1..10000 (InvalidArgument)', async () => {
+    const key = newKey('partno');
+    const uploadId = await createUpload(key);
+    for (const n of [0, 10001]) {
+      const res = await putPartByUrl(key, uploadId, n, randomBytes(10));
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('<Code>InvalidArgument</Code>');
+    }
+  });
+
+  it('ListParts of an unknown upload is 404 NoSuchUpload', async () => {
+    await expect(
+      client.send(new ListPartsCommand({ Bucket: BUCKET, Key: newKey('nolist'), UploadId: 'a'.repeat(32) })),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } });
+  });
+});
+
+describe('AbortMultipartUpload', () => {
+  it('answers 204 and removes the parts from disk; the upload is then unknown', async () => {
+    const key = newKey('abort');
+    const uploadId = await createUpload(key);
+    const p1 = await uploadPart(key, uploadId, 1, randomBytes(PART));
+    await uploadPart(key, uploadId, 2, randomBytes(100));
+    expect((await filesOnDisk()).some((f) => f.includes(uploadId))).toBe(true);
+
+    const out = await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
+    expect(out.$metadata.httpStatusCode).toBe(204);
+    expect((await filesOnDisk()).filter((f) => f.includes(uploadId))).toEqual([]);
+
+    const noSuchUpload = { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } };
+    await expect(
+      client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })),
+    ).rejects.toMatchObject(noSuchUpload);
+    await expect(complete(key, uploadId, [p1])).rejects.toMatchObject(noSuchUpload);
+    await expect(
+      client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })),
+    ).rejects.toMatchObject(noSuchUpload);
+    const res = await putPartByUrl(key, uploadId, 3, randomBytes(10));
+    expect(res.status).toBe(404);
+    await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
+    expect(eventsFor(key)).toEqual([]);
+  });
+
+  it('leaves an existing object at the key alone', async () => {
+    const key = newKey('abort-live');
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'live' }));
+    const uploadId = await createUpload(key);
+    await uploadPart(key, uploadId, 1, randomBytes(10));
+    await client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
+    expect((await getBytes(key)).bytes.toString()).toBe('live');
+  });
+});
+
+describe('CompleteMultipartUpload validation', () => {
+  async function twoParts(label: string) {
+    const key = newKey(label);
+    const uploadId = await createUpload(key);
+    const b1 = randomBytes(PART);
+    const b2 = randomBytes(10);
+    const p1 = await uploadPart(key, uploadId, 1, b1);
+    const p2 = await uploadPart(key, uploadId, 2, b2);
+    return { key, uploadId, p1, p2, bodies: [b1, b2] };
+  }
+
+  it('rejects an ETag that does not match the stored part (InvalidPart), and the upload survives', async () => {
+    const { key, uploadId, p1, p2, bodies } = await twoParts('badetag');
+    await expect(
+      complete(key, uploadId, [p1, { PartNumber: 2, ETag: `"${'0'.repeat(32)}"` }]),
+    ).rejects.toMatchObject({ name: 'InvalidPart', $metadata: { httpStatusCode: 400 } });
+    // Nothing was created, and the client can still complete with the right list.
+    await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
+    expect(eventsFor(key)).toEqual([]);
+    // S3 compares ETags without their quotes.
+    await complete(key, uploadId, [p1, { PartNumber: 2, ETag: p2.ETag?.replace(/"/g, '') }]);
+    expect((await getBytes(key)).bytes.equals(Buffer.concat(bodies))).toBe(true);
+  });
+
+  it('rejects a part that was never uploaded (InvalidPart)', async () => {
+    const { key, uploadId, p1, p2 } = await twoParts('missing');
+    await expect(
+      complete(key, uploadId, [p1, p2, { PartNumber: 3, ETag: p2.ETag }]),
+    ).rejects.toMatchObject({ name: 'InvalidPart', $metadata: { httpStatusCode: 400 } });
+  });
+
+  it('rejects parts out of ascending order, or repeated (InvalidPartOrder)', async () => {
+    const { key, uploadId, p1, p2 } = await twoParts('order');
+    await expect(complete(key, uploadId, [p2, p1])).rejects.toMatchObject({
+      name: 'InvalidPartOrder',
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(complete(key, uploadId, [p1, p1, p2])).rejects.toMatchObject({ name: 'InvalidPartOrder' });
+  });
+
+  it('rejects a part under 5 MiB that is not the last one (EntityTooSmall)', async () => {
+    const key = newKey('small');
+    const uploadId = await createUpload(key);
+    const p1 = await uploadPart(key, uploadId, 1, randomBytes(PART - 1));
+    const p2 = await uploadPart(key, uploadId, 2, randomBytes(10));
+    await expect(complete(key, uploadId, [p1, p2])).rejects.toMatchObject({
+      name: 'EntityTooSmall',
+      $metadata: { httpStatusCode: 400 },
+    });
+    // A single small part is a valid (last) part.
+    await expect(complete(key, uploadId, [p2])).resolves.toMatchObject({ Key: key });
+  });
+
+  it('answers 404 NoSuchUpload for an unknown upload', async () => {
+    await expect(
+      complete(newKey('nocomplete'), 'b'.repeat(32), [{ PartNumber: 1, ETag: `"${'0'.repeat(32)}"` }]),
+    ).rejects.toMatchObject({ name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } });
+  });
+});
+
+describe('objects', () => {
+  const body = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
+
+  async function putSample(label: string): Promise<string> {
+    const key = newKey(label);
+    const out = await client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'text/plain' }),
+    );
+    expect(out.ETag).toBe(`"${md5(body)}"`);
+    return key;
+  }
+
+  it('PutObject emits ObjectCreated:Put; HeadObject reports size, ETag, type and date', async () => {
+    const key = await putSample('head');
+    const [rec] = eventsFor(key);
+    expect(rec?.eventName).toBe('ObjectCreated:Put');
+    expect(rec?.s3.object.size).toBe(body.length);
+    expect(rec?.s3.object.eTag).toBe(md5(body));
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(head.ContentLength).toBe(body.length);
+    expect(head.ETag).toBe(`"${md5(body)}"`);
+    expect(head.ContentType).toBe('text/plain');
+    expect(head.LastModified).toBeInstanceOf(Date);
+    expect(head.AcceptRanges).toBe('bytes');
+  });
+
+  it('PutObject with a stream body (aws-chunked) stores the decoded bytes', async () => {
+    const key = newKey('stream-put');
+    const data = randomBytes(300_000);
+    const out = await client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Readable.from([data]), ContentLength: data.length }),
+    );
+    expect(out.ETag).toBe(`"${md5(data)}"`);
+    const { out: got, bytes } = await getBytes(key);
+    expect(bytes.equals(data)).toBe(true);
+    expect(got.ContentEncoding).toBeUndefined();
+    expect(eventsFor(key)[0]?.s3.object.size).toBe(data.length);
+  });
+
+  it('PutObject with a CRC32 that does not match the body is refused (BadDigest), storing nothing', async () => {
+    const badPut = (key: string) =>
+      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'abc', ChecksumCRC32: 'AAAAAA==' }));
+    const fresh = newKey('bad-crc');
+    await expect(badPut(fresh)).rejects.toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
+    await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: fresh }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
+    const existing = await putSample('bad-crc-existing');
+    await expect(badPut(existing)).rejects.toMatchObject({ name: 'BadDigest' });
+    expect((await getBytes(existing)).bytes.equals(body)).toBe(true);
+    expect(eventsFor(fresh)).toEqual([]);
+    expect((await filesOnDisk()).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('GetObject with a Range answers 206 with Content-Range', async () => {
+    const key = await putSample('range');
+    const cases: [string, number, number][] = [
+      ['bytes=10-19', 10, 19],
+      ['bytes=0-0', 0, 0],
+      ['bytes=30-', 30, body.length - 1],
+      ['bytes=-5', body.length - 5, body.length - 1],
+      ['bytes=30-1000', 30, body.length - 1],
+    ];
+    for (const [range, start, end] of cases) {
+      const { out, bytes } = await getBytes(key, range);
+      expect(out.$metadata.httpStatusCode, range).toBe(206);
+      expect(out.ContentRange, range).toBe(`bytes ${start}-${end}/${body.length}`);
+      expect(out.ContentLength, range).toBe(end - start + 1);
+      expect(bytes.equals(body.subarray(start, end + 1)), range).toBe(true);
+    }
+    await expect(getBytes(key, `bytes=${body.length}-`)).rejects.toMatchObject({
+      name: 'InvalidRange',
+      $metadata: { httpStatusCode: 416 },
+    });
+  });
+
+  it('serves presigned GETs to plain fetch, whole and ranged', async () => {
+    const key = await putSample('presigned-get');
+    const url = await getSignedUrl(presigner, new GetObjectCommand({ Bucket: BUCKET, Key: key }), { expiresIn: 60 });
+    const whole = await fetch(url);
+    expect(whole.status).toBe(200);
+    expect(Buffer.from(await whole.arrayBuffer()).equals(body)).toBe(true);
+    const ranged = await fetch(url, { headers: { Range: 'bytes=5-9' } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get('content-range')).toBe(`bytes 5-9/${body.length}`);
+    expect(await ranged.text()).toBe('56789');
+  });
+
+  it('refuses an expired presigned URL (403 AccessDenied)', async () => {
+    const key = await putSample('expired');
+    const url = await getSignedUrl(presigner, new GetObjectCommand({ Bucket: BUCKET, Key: key }), {
+      expiresIn: 1,
+      signingDate: new Date(Date.now() - 60_000),
+    });
+    const res = await fetch(url);
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('<Code>AccessDenied</Code>');
+  });
+
+  it('DeleteObject answers 204, emits ObjectRemoved:Delete, and the key is gone', async () => {
+    const key = await putSample('delete');
+    const out = await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(out.$metadata.httpStatusCode).toBe(204);
+    expect(eventsFor(key).map((r) => r.eventName)).toEqual(['ObjectCreated:Put', 'ObjectRemoved:Delete']);
+    await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({
+      name: 'NotFound',
+      $metadata: { httpStatusCode: 404 },
+    });
+    await expect(getBytes(key)).rejects.toMatchObject({ name: 'NoSuchKey' });
+    // Deleting a missing key is not an error in S3.
+    const again = await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    expect(again.$metadata.httpStatusCode).toBe(204);
+  });
+});
