@@ -46,3 +46,36 @@ export type RouteKey = `${RouteSpec['method']} ${typeof API_BASE}${RouteSpec['pa
 export const routeKey = (route: Route): string => `${route.method} ${API_BASE}${route.path}`;
 
 export const routesOf = (fn: ApiFunction): readonly Route[] => ROUTES.filter((r) => r.fn === fn);
+
+export type RouteMatch =
+  | { kind: 'route'; route: Route; params: Record<string, string> }
+  | { kind: 'method_not_allowed'; allowed: HttpMethod[] }
+  | { kind: 'not_found' };
+
+const compiled = ROUTES.map((route) => {
+  const names: string[] = [];
+  const source = (API_BASE + route.path).replace(/\{(\w+)\}/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { route: route as Route, names, regex: new RegExp(`^${source}/?$`) };
+});
+
+/** Matches a request as API Gateway does: literal segments, `{param}` for one segment. */
+export function matchRoute(method: string, path: string): RouteMatch {
+  const allowed: HttpMethod[] = [];
+  for (const { route, names, regex } of compiled) {
+    const m = regex.exec(path);
+    if (!m) continue;
+    if (route.method !== method) {
+      allowed.push(route.method);
+      continue;
+    }
+    const params: Record<string, string> = {};
+    names.forEach((name, i) => {
+      params[name] = decodeURIComponent(m[i + 1] ?? '');
+    });
+    return { kind: 'route', route, params };
+  }
+  return allowed.length > 0 ? { kind: 'method_not_allowed', allowed } : { kind: 'not_found' };
+}

@@ -31,6 +31,15 @@ export interface HashRangesOptions {
   /** Ranges in flight at once; also bounds memory to about concurrency × rangeSize. */
   concurrency: number;
   fetchRange: FetchRange;
+  /**
+   * Start ranges staggered, each once the previous one has received
+   * rangeSize / concurrency bytes (or after staggerMaxWaitMs), instead of all
+   * at once (default true). Ranges started together finish together and are
+   * all buffered at once, in waves; staggered, they finish one after another
+   * and about half as much is buffered at the peak.
+   */
+  stagger?: boolean;
+  staggerMaxWaitMs?: number;
   /** Retries per range after its first failure (default 3). */
   retries?: number;
   /** First backoff; doubles per attempt, with jitter, up to maxBackoffMs (defaults 200 and 5000). */
@@ -90,6 +99,8 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
     rangeSize,
     concurrency,
     fetchRange,
+    stagger = true,
+    staggerMaxWaitMs = 100,
     retries = 3,
     backoffMs = 200,
     maxBackoffMs = 5000,
@@ -132,12 +143,17 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
     let next = 0; // next range to start fetching
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
+    let newest: Slot | undefined; // the range started last, for staggering
+    let newestStartedAt = 0;
+    let staggerTimer: NodeJS.Timeout | undefined;
+    const staggerBytes = Math.ceil(rangeSize / concurrency);
 
     const onCallerAbort = () => fail(new HashAbortedError(callerSignal?.reason));
 
     function cleanup() {
       settled = true;
       if (timer) clearInterval(timer);
+      if (staggerTimer) clearTimeout(staggerTimer);
       callerSignal?.removeEventListener('abort', onCallerAbort);
     }
 
@@ -181,6 +197,7 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
         if (stats.bufferedBytes > stats.maxBufferedBytes) stats.maxBufferedBytes = stats.bufferedBytes;
       }
       onStats?.(stats);
+      if (staggerTimer && slot === newest && slot.pos >= staggerBytes) schedule();
     }
 
     /** Hashes every finished range at the cursor, then what the new cursor range has buffered. */
@@ -204,11 +221,31 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
       else if (checkDeadline()) schedule();
     }
 
+    /** True while the newest range has not run far enough ahead to start the next one. */
+    function mustStagger(): boolean {
+      if (!stagger || !newest || newest.done || newest.pos >= staggerBytes) return false;
+      const waitMs = newestStartedAt + staggerMaxWaitMs - performance.now();
+      if (waitMs <= 0) return false;
+      if (!staggerTimer) {
+        staggerTimer = setTimeout(() => {
+          staggerTimer = undefined;
+          schedule();
+        }, waitMs);
+      }
+      return true;
+    }
+
     function schedule() {
-      while (!settled && next < ranges.length && stats.inFlight < concurrency) {
+      if (staggerTimer) {
+        clearTimeout(staggerTimer);
+        staggerTimer = undefined;
+      }
+      while (!settled && next < ranges.length && stats.inFlight < concurrency && !mustStagger()) {
         const range = ranges[next] as ByteRange;
         const slot: Slot = { range, pos: 0, hashed: 0, buffered: 0, chunks: [], failures: 0, done: false };
         slots[next] = slot;
+        newest = slot;
+        newestStartedAt = performance.now();
         next++;
         stats.inFlight++;
         if (stats.inFlight > stats.maxInFlight) stats.maxInFlight = stats.inFlight;

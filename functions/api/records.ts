@@ -1,0 +1,116 @@
+/**
+ * Route handlers for the image records: validate at the edge, call the core,
+ * answer in the envelope.
+ */
+import { invalid } from '../core/errors.js';
+import { toRecord, type EditableFields, type ImageItem, type ImageRecord } from '../core/images/model.js';
+import * as images from '../core/images/service.js';
+import type { RouteHandler } from '../http/api-handler.js';
+import { ok, type HttpResult } from '../http/envelope.js';
+import { etagOf, expectedVersion, jsonBody } from '../http/request.js';
+import { parseWith } from '../http/validation.js';
+import { API_BASE } from '../routes.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { cloneBody, createBody, EDITABLE, listQuery, patchBody, READ_ONLY, replaceBody } from './schemas.js';
+
+const DEFAULT_PAGE = 100;
+
+/** Unknown and read-only keys get a reason of their own, before zod's generic one. */
+function editableBody(body: Record<string, unknown>, allowed: readonly string[] = EDITABLE): Record<string, unknown> {
+  for (const key of Object.keys(body)) {
+    if ((READ_ONLY as readonly string[]).includes(key)) {
+      throw invalid(
+        key === 'content'
+          ? 'content cannot be set here; upload it with PUT /image/{id}/content'
+          : `"${key}" is set by the service and cannot be changed`,
+      );
+    }
+    if (!allowed.includes(key)) throw invalid(`unknown field "${key}"; the fields are ${allowed.join(', ')}`);
+  }
+  return body;
+}
+
+const recordResponse = (item: ImageItem, status = 200): HttpResult =>
+  ok(toRecord(item), { status, headers: { etag: etagOf(item.version) } });
+
+export const createImage: RouteHandler = async ({ event, actor }) => {
+  const body = parseWith(createBody, editableBody(jsonBody(event)), 'image');
+  const item = await images.createImage(body, actor);
+  return ok(item.uid, { status: 201, headers: { location: `${API_BASE}/image/${item.uid}`, etag: etagOf(item.version) } });
+};
+
+export const listImages: RouteHandler = async ({ query }) => {
+  const q = parseWith(listQuery, query, 'query');
+  const data: Record<string, ImageRecord> = {};
+  if (q.name !== undefined) {
+    // A name names at most one image; the other filters still apply to it.
+    const item = await images.findImage(q.name);
+    if (item && item.name === q.name && matches(item, q.distro) && (await parentMatches(item, q.parent))) {
+      data[item.uid] = toRecord(item);
+    }
+    return ok(data);
+  }
+  let parent: string | undefined;
+  if (q.parent !== undefined) {
+    const p = await images.findImage(q.parent);
+    if (!p) return ok(data);
+    parent = p.uid;
+  }
+  const page = await images.listImages({
+    limit: q.limit ?? DEFAULT_PAGE,
+    ...(q.next !== undefined ? { after: decodeCursor(q.next) } : {}),
+    ...(parent !== undefined ? { parent } : {}),
+    ...(q.distro !== undefined ? { distro: q.distro } : {}),
+  });
+  for (const item of page.items) data[item.uid] = toRecord(item);
+  return ok(data, page.next ? { extra: { next: encodeCursor(page.next) } } : {});
+};
+
+const matches = (item: ImageItem, distro: string | undefined): boolean => distro === undefined || item.distro === distro;
+
+async function parentMatches(item: ImageItem, parent: string | undefined): Promise<boolean> {
+  if (parent === undefined) return true;
+  const p = await images.findImage(parent);
+  return p !== undefined && item.parent === p.uid;
+}
+
+export const getImage: RouteHandler = async ({ params }) => recordResponse(await images.getImage(id(params)));
+
+export const patchImage: RouteHandler = async ({ event, params, actor }) => {
+  const patch = parseWith(patchBody, editableBody(jsonBody(event)), 'change');
+  const item = await images.updateImage(
+    id(params),
+    (current): EditableFields => ({ ...current, ...patch }),
+    actor,
+    versionOption(event.headers),
+  );
+  return recordResponse(item);
+};
+
+export const replaceImage: RouteHandler = async ({ event, params, actor }) => {
+  const body = parseWith(replaceBody, editableBody(jsonBody(event)), 'image');
+  const item = await images.updateImage(
+    id(params),
+    (): EditableFields => ({ description: null, parent: null, distro: null, frozen: false, ...body }),
+    actor,
+    versionOption(event.headers),
+  );
+  return recordResponse(item);
+};
+
+export const cloneImage: RouteHandler = async ({ event, params, actor }) => {
+  const body = parseWith(cloneBody, editableBody(jsonBody(event), ['name', 'description']), 'clone');
+  const item = await images.cloneImage(id(params), body, actor);
+  return ok(item.uid, { status: 201, headers: { location: `${API_BASE}/image/${item.uid}`, etag: etagOf(item.version) } });
+};
+
+export function versionOption(headers: Parameters<typeof expectedVersion>[0]): images.WriteOptions {
+  const version = expectedVersion(headers);
+  return version === undefined ? {} : { expectedVersion: version };
+}
+
+export function id(params: Record<string, string>): string {
+  const value = params['id'];
+  if (value === undefined || value === '') throw invalid('the image UID or name is missing from the path');
+  return value;
+}

@@ -1,0 +1,37 @@
+/**
+ * AWS SDK clients, created once per container. Endpoints come from the SDK's
+ * standard settings (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3), which is
+ * how the local stack points the same code at DynamoDB Local and the local S3.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+let documentClient: DynamoDBDocumentClient | undefined;
+let s3Client: S3Client | undefined;
+let presignClient: S3Client | undefined;
+
+export function ddb(): DynamoDBDocumentClient {
+  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return documentClient;
+}
+
+export function s3(): S3Client {
+  s3Client ??= new S3Client({});
+  return s3Client;
+}
+
+/**
+ * Presigned URLs are used by plain HTTP clients (curl, fetch) that add no
+ * checksum headers; the SDK's default CRC32 request checksums would be signed
+ * into the URL and make every such upload fail.
+ */
+export function presignS3(): S3Client {
+  presignClient ??= new S3Client({
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return presignClient;
+}

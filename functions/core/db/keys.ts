@@ -1,0 +1,15 @@
+/**
+ * Key layout of the single table (DESIGN.md, "Data"). Every item has a string
+ * partition key `pk` whose prefix names its kind; images also carry the keys
+ * of the `byName` index, which lists them in name order for paging.
+ */
+export const keys = {
+  image: (uid: string) => ({ pk: `IMAGE#${uid}` }),
+  name: (name: string) => ({ pk: `NAME#${name}` }),
+  file: (uid: string) => ({ pk: `FILE#${uid}` }),
+  upload: (id: string) => ({ pk: `UPLOAD#${id}` }),
+};
+
+export const BY_NAME_INDEX = 'byName';
+/** Constant partition of the byName index: every image, sorted by name. */
+export const IMAGES_PARTITION = 'IMAGE';

@@ -1,0 +1,33 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../clients.js';
+import { config } from '../config.js';
+import { keys } from '../db/keys.js';
+import type { Write } from '../db/transact.js';
+import type { FileItem } from './model.js';
+
+export async function getFileItem(uid: string): Promise<FileItem | undefined> {
+  const out = await ddb().send(new GetCommand({ TableName: config.tableName, Key: keys.file(uid), ConsistentRead: true }));
+  return out.Item as FileItem | undefined;
+}
+
+/** One more image refers to the file; fails if the file is already being released. */
+export const retainFile = (uid: string): Write => ({
+  Update: {
+    Key: keys.file(uid),
+    UpdateExpression: 'SET #refcnt = #refcnt + :one',
+    ConditionExpression: 'attribute_exists(pk) AND #refcnt > :zero AND #state = :live',
+    ExpressionAttributeNames: { '#refcnt': 'refcnt', '#state': 'state' },
+    ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':live': 'live' },
+  },
+});
+
+/** One image fewer refers to the file; at 0 it is collected (see files/collect.ts). */
+export const releaseFile = (uid: string): Write => ({
+  Update: {
+    Key: keys.file(uid),
+    UpdateExpression: 'SET #refcnt = #refcnt - :one',
+    ConditionExpression: 'attribute_exists(pk) AND #refcnt > :zero',
+    ExpressionAttributeNames: { '#refcnt': 'refcnt' },
+    ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
+  },
+});

@@ -1,0 +1,102 @@
+/**
+ * An image's content file: download links, stat and info, and releasing it
+ * (content delete, image delete). Releasing drops the refcnt in the same
+ * transaction as the image write; the object goes when nothing refers to it.
+ */
+import { config } from '../config.js';
+import { conflict, invalid, notFound } from '../errors.js';
+import { nowSeconds } from '../ids.js';
+import { ConditionFailed, TransactionConflict, writeAll } from '../db/transact.js';
+import type { ContentEntry, ImageItem } from '../images/model.js';
+import { putImageIfVersion } from '../images/repository.js';
+import { deleteImage, frozenError, getImage, type WriteOptions } from '../images/service.js';
+import { completionOrder } from '../uploads/model.js';
+import { collectFile } from './collect.js';
+import { contentKey, type FileItem } from './model.js';
+import { getFileItem, releaseFile } from './repository.js';
+import { presignGet } from './storage.js';
+
+export interface Content {
+  image: ImageItem;
+  file: FileItem;
+  entry: ContentEntry;
+}
+
+export async function contentOf(imageId: string): Promise<Content> {
+  const image = await getImage(imageId);
+  const fileUid = image.file_uid;
+  const file = fileUid === undefined ? undefined : await getFileItem(fileUid);
+  if (!file || file.state !== 'live') {
+    throw notFound(`image "${image.name}" has no content; upload it with PUT /image/${image.uid}/content`);
+  }
+  return {
+    image,
+    file,
+    entry: { size: file.size, mtime: file.mtime, chksum: file.chksum, filename: file.uid, uid: file.uid },
+  };
+}
+
+export interface DownloadLink {
+  url: string;
+  expires: number;
+  size: number;
+  chksum: string;
+  /** Byte ranges of about equal size for parallel download; each a Range for `url`. */
+  parts?: { part_number: number; start: number; end: number; range: string; url: string }[];
+}
+
+export const MAX_DOWNLOAD_PARTS = 10_000;
+
+export async function downloadLink(imageId: string, parts?: number): Promise<DownloadLink> {
+  const { image, file } = await contentOf(imageId);
+  const url = await presignGet(contentKey(file.uid), `${image.name}.${file.fmt}`);
+  const link: DownloadLink = {
+    url,
+    expires: Math.floor(nowSeconds() + config.uploadUrlExpirySeconds),
+    size: file.size,
+    chksum: file.chksum,
+  };
+  if (parts !== undefined) {
+    if (parts > MAX_DOWNLOAD_PARTS) throw invalid(`parts must be at most ${MAX_DOWNLOAD_PARTS}`);
+    const n = Math.max(1, Math.min(parts, file.size));
+    const step = Math.ceil(file.size / n);
+    link.parts = [];
+    for (let start = 0, k = 1; start < file.size; start += step, k++) {
+      const end = Math.min(file.size, start + step) - 1;
+      link.parts.push({ part_number: k, start, end, range: `bytes=${start}-${end}`, url });
+    }
+  }
+  return link;
+}
+
+const MAX_ATTEMPTS = 8;
+
+/** Removes the image's content and releases its file. */
+export async function deleteContent(imageId: string): Promise<ImageItem> {
+  for (let n = 0; n < MAX_ATTEMPTS; n++) {
+    const image = await getImage(imageId);
+    if (image.frozen) throw frozenError(image);
+    if (image.file_uid === undefined) throw notFound(`image "${image.name}" has no content to delete`);
+    const next: ImageItem = { ...image, version: image.version + 1 };
+    delete next.file_uid;
+    delete next.content;
+    // A removal is ordered like an upload: an older upload still hashing must not bring content back.
+    next.content_order = completionOrder(Date.now(), 'removed');
+    try {
+      await writeAll([putImageIfVersion(next, image.version), releaseFile(image.file_uid)]);
+    } catch (error) {
+      if (error instanceof ConditionFailed || error instanceof TransactionConflict) continue;
+      throw error;
+    }
+    await collectFile(image.file_uid);
+    return next;
+  }
+  throw conflict(`image "${imageId}" is being changed by other requests; retry`);
+}
+
+/** Deletes the image record and releases its content file. */
+export async function deleteImageWithContent(imageId: string, options: WriteOptions): Promise<ImageItem> {
+  const { item, releasedFile } = await deleteImage(imageId, { ...options, releaseFile });
+  if (releasedFile !== undefined) await collectFile(releasedFile);
+  return item;
+}

@@ -1,0 +1,98 @@
+/**
+ * The S3 side of content files: multipart uploads, presigned URLs and object
+ * removal. Every URL is signed for one operation on one key.
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListPartsCommand,
+  NoSuchUpload,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { presignS3, s3 } from '../clients.js';
+import { config } from '../config.js';
+
+export interface StoredPart {
+  part_number: number;
+  size: number;
+  etag: string;
+}
+
+export async function createMultipart(key: string): Promise<string> {
+  const out = await s3().send(
+    new CreateMultipartUploadCommand({ Bucket: config.bucketName, Key: key, ContentType: 'application/octet-stream' }),
+  );
+  if (!out.UploadId) throw new Error(`S3 gave no UploadId for ${key}`);
+  return out.UploadId;
+}
+
+export function presignPart(key: string, uploadId: string, partNumber: number): Promise<string> {
+  return getSignedUrl(
+    presignS3(),
+    new UploadPartCommand({ Bucket: config.bucketName, Key: key, UploadId: uploadId, PartNumber: partNumber }),
+    { expiresIn: config.uploadUrlExpirySeconds },
+  );
+}
+
+export function presignGet(key: string, downloadName: string): Promise<string> {
+  return getSignedUrl(
+    presignS3(),
+    new GetObjectCommand({
+      Bucket: config.bucketName,
+      Key: key,
+      ResponseContentDisposition: `attachment; filename="${downloadName}"`,
+    }),
+    { expiresIn: config.uploadUrlExpirySeconds },
+  );
+}
+
+/** Every part S3 holds for the upload, in part order; undefined when the upload is gone. */
+export async function listParts(key: string, uploadId: string): Promise<StoredPart[] | undefined> {
+  const parts: StoredPart[] = [];
+  let marker: string | undefined;
+  try {
+    do {
+      const out = await s3().send(
+        new ListPartsCommand({ Bucket: config.bucketName, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
+      );
+      for (const p of out.Parts ?? []) {
+        if (p.PartNumber !== undefined && p.ETag !== undefined) {
+          parts.push({ part_number: p.PartNumber, size: p.Size ?? 0, etag: p.ETag });
+        }
+      }
+      marker = out.IsTruncated ? out.NextPartNumberMarker : undefined;
+    } while (marker);
+  } catch (error) {
+    if (error instanceof NoSuchUpload) return undefined;
+    throw error;
+  }
+  return parts;
+}
+
+export async function completeMultipart(key: string, uploadId: string, parts: { part_number: number; etag: string }[]) {
+  await s3().send(
+    new CompleteMultipartUploadCommand({
+      Bucket: config.bucketName,
+      Key: key,
+      UploadId: uploadId,
+      MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag })) },
+    }),
+  );
+}
+
+export async function abortMultipart(key: string, uploadId: string): Promise<void> {
+  try {
+    await s3().send(new AbortMultipartUploadCommand({ Bucket: config.bucketName, Key: key, UploadId: uploadId }));
+  } catch (error) {
+    if (!(error instanceof NoSuchUpload)) throw error;
+  }
+}
+
+/** Idempotent: deleting a missing object succeeds on S3. */
+export async function deleteObject(key: string): Promise<void> {
+  await s3().send(new DeleteObjectCommand({ Bucket: config.bucketName, Key: key }));
+}

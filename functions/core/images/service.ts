@@ -1,0 +1,223 @@
+/**
+ * Image records: the rules of the reference page made precise in DESIGN.md.
+ * Every write is conditional on what was read (the record's `version`, the
+ * name guard's owner), so concurrent requests can't lose an update, take a
+ * name twice or leave a guard without its image.
+ */
+import { conflict, forbidden, invalid, notFound, ServiceError } from '../errors.js';
+import { isUid, newUid, nowSeconds } from '../ids.js';
+import { ConditionFailed, TransactionConflict, writeAll, type Write } from '../db/transact.js';
+import {
+  buildItem,
+  editableOf,
+  stamp,
+  type Actor,
+  type EditableFields,
+  type ImageItem,
+} from './model.js';
+import * as repo from './repository.js';
+import { retainFile } from '../files/repository.js';
+
+/** Optimistic writes retried this many times against concurrent changes. */
+const MAX_ATTEMPTS = 8;
+
+/** Finds an image by UID or by name. */
+export async function findImage(id: string): Promise<ImageItem | undefined> {
+  const uid = isUid(id) ? id : await repo.getUidByName(id);
+  return uid === undefined ? undefined : repo.getImageItem(uid);
+}
+
+export async function getImage(id: string): Promise<ImageItem> {
+  const item = await findImage(id);
+  if (!item) throw notFound(`no image with UID or name "${id}"`);
+  return item;
+}
+
+async function resolveParent(parent: string, self?: string): Promise<string> {
+  const item = await findImage(parent);
+  if (!item) throw invalid(`parent "${parent}" is not an existing image (give its UID or name)`);
+  if (item.uid === self) throw invalid('an image cannot be its own parent');
+  return item.uid;
+}
+
+export async function createImage(fields: EditableFields, actor: Actor): Promise<ImageItem> {
+  const parent = fields.parent != null ? await resolveParent(fields.parent) : undefined;
+  const item = buildItem(newUid(), { ...fields, parent }, stamp(actor, nowSeconds()));
+  const writes: Write[] = [repo.putNewImage(item), repo.claimName(item.name, item.uid)];
+  if (parent !== undefined) writes.push(repo.imageExists(parent));
+  try {
+    await writeAll(writes);
+  } catch (error) {
+    if (error instanceof ConditionFailed) {
+      if (error.index === 1) throw nameTaken(item.name);
+      if (error.index === 2) throw invalid(`parent "${fields.parent}" was deleted while this image was created`);
+    }
+    if (error instanceof TransactionConflict) {
+      throw conflict(`another request changed "${item.name}" at the same time; retry`);
+    }
+    throw error;
+  }
+  return item;
+}
+
+export interface WriteOptions {
+  /** The version the client last saw (If-Match); a mismatch fails with 412. */
+  expectedVersion?: number;
+}
+
+/**
+ * Applies `change` to the current fields and writes the result, re-reading
+ * and re-applying on a concurrent change so that no update is lost.
+ */
+export async function updateImage(
+  id: string,
+  change: (current: EditableFields) => EditableFields,
+  actor: Actor,
+  options: WriteOptions = {},
+): Promise<ImageItem> {
+  return withRetries(id, options, async (current) => {
+    const requested = change(editableOf(current));
+    const parent =
+      requested.parent == null
+        ? undefined
+        : requested.parent === current.parent
+          ? current.parent
+          : await resolveParent(requested.parent, current.uid);
+    const next: EditableFields = { ...requested, parent };
+    guardFrozen(current, next);
+    const parentChanged = parent !== current.parent;
+    const item = buildItem(current.uid, next, stamp(actor, nowSeconds()), { ...current, version: current.version + 1 });
+    const writes: Write[] = [repo.putImageIfVersion(item, current.version)];
+    const renamed = item.name !== current.name;
+    if (renamed) writes.push(repo.releaseName(current.name, current.uid), repo.claimName(item.name, item.uid));
+    if (parentChanged && parent !== undefined) writes.push(repo.imageExists(parent));
+    await commit(writes, (index) => {
+      if (renamed && index === 2) return nameTaken(item.name);
+      if (index === writes.length - 1 && parentChanged) return invalid(`parent "${requested.parent}" was deleted meanwhile`);
+      return undefined;
+    });
+    return item;
+  });
+}
+
+/** Deletes an image and frees its name. Returns the file it referred to, if any. */
+export async function deleteImage(
+  id: string,
+  options: WriteOptions & { releaseFile?: (fileUid: string) => Write } = {},
+): Promise<{ item: ImageItem; releasedFile?: string }> {
+  return withRetries(id, options, async (current) => {
+    if (current.frozen) throw frozenError(current);
+    const writes: Write[] = [
+      repo.deleteImageIfVersion(current.uid, current.version),
+      repo.releaseName(current.name, current.uid),
+    ];
+    if (current.file_uid !== undefined && options.releaseFile) writes.push(options.releaseFile(current.file_uid));
+    await commit(writes, () => undefined);
+    return { item: current, ...(current.file_uid !== undefined ? { releasedFile: current.file_uid } : {}) };
+  });
+}
+
+/**
+ * A new image sharing the source's content file (refcnt + 1, in the same
+ * transaction), derived from it: parent is the source, distro and (unless
+ * given) description are copied, and it starts unfrozen.
+ */
+export async function cloneImage(
+  id: string,
+  fields: { name: string; description?: string | null },
+  actor: Actor,
+): Promise<ImageItem> {
+  for (let n = 0; n < MAX_ATTEMPTS; n++) {
+    const source = await getImage(id);
+    const item = buildItem(
+      newUid(),
+      {
+        name: fields.name,
+        description: fields.description !== undefined ? fields.description : (source.description ?? null),
+        distro: source.distro ?? null,
+        parent: source.uid,
+        frozen: false,
+      },
+      stamp(actor, nowSeconds()),
+      { file_uid: source.file_uid, content: source.content },
+    );
+    const writes: Write[] = [repo.putNewImage(item), repo.claimName(item.name, item.uid)];
+    if (source.file_uid !== undefined) writes.push(retainFile(source.file_uid));
+    try {
+      await writeAll(writes);
+      return item;
+    } catch (error) {
+      if (error instanceof ConditionFailed && error.index === 1) throw nameTaken(item.name);
+      // The source's file was released meanwhile (or a transaction raced): read the source again.
+      if (!(error instanceof ConditionFailed || error instanceof TransactionConflict)) throw error;
+      await sleep(Math.random() * 20 * (n + 1));
+    }
+  }
+  throw conflict(`image "${id}" is being changed by other requests; retry the clone`);
+}
+
+/** Signals that the image changed under us: read again and retry. */
+class Stale extends Error {}
+
+async function commit(writes: Write[], explain: (index: number) => ServiceError | undefined): Promise<void> {
+  try {
+    await writeAll(writes);
+  } catch (error) {
+    if (error instanceof ConditionFailed) {
+      // Write 0 is always the image's own version check.
+      if (error.index === 0) throw new Stale();
+      throw explain(error.index) ?? new Stale();
+    }
+    if (error instanceof TransactionConflict) throw new Stale();
+    throw error;
+  }
+}
+
+async function withRetries<T>(
+  id: string,
+  options: WriteOptions,
+  attempt: (current: ImageItem) => Promise<T>,
+): Promise<T> {
+  for (let n = 0; n < MAX_ATTEMPTS; n++) {
+    const current = await getImage(id);
+    if (options.expectedVersion !== undefined && current.version !== options.expectedVersion) {
+      throw preconditionFailed(current);
+    }
+    try {
+      return await attempt(current);
+    } catch (error) {
+      if (!(error instanceof Stale)) throw error;
+      if (options.expectedVersion !== undefined) throw preconditionFailed(current);
+      await sleep(Math.random() * 20 * (n + 1));
+    }
+  }
+  throw conflict(`image "${id}" is being changed by other requests; retry`);
+}
+
+/** A frozen image accepts one change: unfreezing it. */
+function guardFrozen(current: ImageItem, next: EditableFields): void {
+  if (!current.frozen) return;
+  const before = editableOf(current);
+  const unchanged = (['name', 'description', 'parent', 'distro'] as const).every(
+    (k) => (next[k] ?? null) === (before[k] ?? null),
+  );
+  if (!unchanged) throw frozenError(current);
+}
+
+export function frozenError(item: ImageItem): ServiceError {
+  return forbidden(`image "${item.name}" is frozen; unfreeze it first with {"frozen": false}`);
+}
+
+const nameTaken = (name: string): ServiceError => conflict(`an image named "${name}" already exists`);
+
+const preconditionFailed = (current: ImageItem): ServiceError =>
+  new ServiceError(
+    'precondition_failed',
+    `image "${current.name}" has changed since you read it (now at version ${current.version}); read it again`,
+  );
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function listImages(q: repo.PageQuery): Promise<{ items: ImageItem[]; next?: repo.IndexKey }> {
+  return repo.queryImagesByName(q);
+}

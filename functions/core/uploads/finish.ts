@@ -1,0 +1,146 @@
+/**
+ * What the hasher does with a completed upload: hash the object, check it,
+ * and switch the image's content to it in one transaction. Safe to run twice
+ * for one object and in any order across objects: the session's state moves
+ * from `hashing` exactly once, and an upload that completed earlier never
+ * replaces content that a later one (or a removal) put in place.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { config } from '../config.js';
+import { nowSeconds } from '../ids.js';
+import { keys } from '../db/keys.js';
+import { ConditionFailed, TransactionConflict, writeAll, type Write } from '../db/transact.js';
+import { collectFile } from '../files/collect.js';
+import type { FileItem } from '../files/model.js';
+import { releaseFile } from '../files/repository.js';
+import { deleteObject } from '../files/storage.js';
+import { HashDeadlineError, hashS3Object, isRetryableS3Error } from '../hashing/index.js';
+import type { ImageItem } from '../images/model.js';
+import { getImageItem, putImageIfVersion } from '../images/repository.js';
+import { completionOrder, type UploadItem } from './model.js';
+import { getUpload, transition, transitionWrite } from './repository.js';
+
+export type Outcome = 'ready' | 'failed' | 'duplicate' | 'unknown';
+
+export interface FinishOptions {
+  client: S3Client;
+  /** Milliseconds left before the Lambda's timeout. */
+  timeLeft: () => number;
+  log: Pick<Logger, 'info' | 'warn'>;
+}
+
+export async function finishUpload(uploadId: string, options: FinishOptions): Promise<Outcome> {
+  const session = await getUpload(uploadId);
+  if (!session) {
+    options.log.warn('object under content/ with no upload session; left alone', { uploadId });
+    return 'unknown';
+  }
+  if (session.state !== 'hashing') return 'duplicate';
+
+  let result: { sha1: string; size: number; mtime: number };
+  try {
+    result = await hash(session, options);
+  } catch (error) {
+    if (error instanceof HashDeadlineError) return fail(session, error.message);
+    // Maybe a duplicate event finished first and the object is gone: then there is nothing to do.
+    const now = await getUpload(uploadId);
+    if (now?.state !== 'hashing') return 'duplicate';
+    throw error;
+  }
+
+  if (result.size !== session.size) {
+    return fail(session, `the object has ${result.size} bytes but the upload declared ${session.size}`);
+  }
+  if (session.sha1 !== undefined && session.sha1 !== result.sha1) {
+    return fail(session, `sha1 mismatch: the upload declared ${session.sha1} but the bytes in S3 hash to ${result.sha1}; the image keeps its previous content`);
+  }
+  return switchContent(session, result, options);
+}
+
+async function hash(session: UploadItem, options: FinishOptions) {
+  const head = await options.client.send(new HeadObjectCommand({ Bucket: config.bucketName, Key: session.key }));
+  if (head.ContentLength === undefined || head.LastModified === undefined) {
+    throw new Error(`HeadObject ${session.key} gave no size or date`);
+  }
+  const out = await hashS3Object({
+    client: options.client,
+    bucket: config.bucketName,
+    key: session.key,
+    size: head.ContentLength,
+    ...(head.ETag !== undefined ? { etag: head.ETag } : {}),
+    rangeSize: config.hasherRangeSize,
+    concurrency: config.hasherConcurrency,
+    isRetryable: isRetryableS3Error,
+    deadline: options.timeLeft,
+  });
+  return { sha1: out.sha1, size: out.size, mtime: head.LastModified.getTime() / 1000 };
+}
+
+/** Ends the session as failed and deletes its object; only the caller that moved the state deletes. */
+async function fail(session: UploadItem, reason: string): Promise<Outcome> {
+  if (!(await transition(session.upload_id, 'hashing', 'failed', { reason }))) return 'duplicate';
+  await deleteObject(session.key);
+  return 'failed';
+}
+
+const MAX_ATTEMPTS = 8;
+
+async function switchContent(
+  session: UploadItem,
+  result: { sha1: string; size: number; mtime: number },
+  options: FinishOptions,
+): Promise<Outcome> {
+  const order = completionOrder(session.completed_at ?? session.created_at * 1000, session.upload_id);
+  const chksum = `sha1:${result.sha1}`;
+  for (let n = 0; n < MAX_ATTEMPTS; n++) {
+    const image = await getImageItem(session.image_uid);
+    if (!image) return fail(session, 'the image was deleted before its upload was checked');
+    if (image.content_order !== undefined && image.content_order > order) {
+      return fail(session, 'superseded: a later upload or removal changed this image first');
+    }
+    const now = nowSeconds();
+    const file: FileItem = {
+      ...keys.file(session.upload_id),
+      kind: 'file',
+      uid: session.upload_id,
+      key: session.key,
+      fmt: session.fmt,
+      size: result.size,
+      mtime: result.mtime,
+      chksum,
+      refcnt: 1,
+      state: 'live',
+      last_modified: now,
+    };
+    const next: ImageItem = {
+      ...image,
+      file_uid: file.uid,
+      content_order: order,
+      content: {
+        [file.fmt]: { size: file.size, mtime: file.mtime, chksum, filename: file.uid, uid: file.uid },
+        last_modified: now,
+        last_modified_by: session.started_by,
+        last_modified_on: session.started_on,
+      },
+      version: image.version + 1,
+    };
+    const writes: Write[] = [
+      putImageIfVersion(next, image.version),
+      { Put: { Item: file, ConditionExpression: 'attribute_not_exists(pk)' } },
+      transitionWrite(session.upload_id, 'hashing', 'ready'),
+    ];
+    if (image.file_uid !== undefined) writes.push(releaseFile(image.file_uid));
+    try {
+      await writeAll(writes);
+    } catch (error) {
+      if (error instanceof ConditionFailed && (error.index === 1 || error.index === 2)) return 'duplicate';
+      if (error instanceof ConditionFailed || error instanceof TransactionConflict) continue;
+      throw error;
+    }
+    if (image.file_uid !== undefined) await collectFile(image.file_uid);
+    options.log.info('content switched', { image: image.uid, file: file.uid, previous: image.file_uid });
+    return 'ready';
+  }
+  throw new Error(`image ${session.image_uid} kept changing while its content was switched; the event will be retried`);
+}

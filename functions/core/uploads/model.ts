@@ -1,0 +1,47 @@
+/**
+ * Upload sessions. A session creates exactly one content file, so its id is
+ * that file's uid and its object key is `content/<id>`: the hasher finds the
+ * session from the key S3 reports.
+ */
+export type UploadState = 'uploading' | 'hashing' | 'ready' | 'failed' | 'aborted';
+
+export interface UploadItem {
+  pk: string;
+  kind: 'upload';
+  upload_id: string;
+  image_uid: string;
+  key: string;
+  s3_upload_id: string;
+  size: number;
+  part_size: number;
+  part_count: number;
+  /** Expected sha1 (hex) when the client declared one. */
+  sha1?: string;
+  fmt: string;
+  state: UploadState;
+  reason?: string;
+  started_by: string;
+  started_on: string;
+  created_at: number;
+  /** Set when the client completed the upload; orders racing uploads. */
+  completed_at?: number;
+  /** Epoch seconds; DynamoDB's TTL removes the item after this. */
+  expires_at: number;
+}
+
+export const MIB = 1024 * 1024;
+/** S3's multipart limits. */
+export const MIN_PART_SIZE = 5 * MIB;
+export const MAX_PART_SIZE = 5 * 1024 * MIB;
+export const MAX_PARTS = 10_000;
+export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MIB;
+/** Part URLs handed out per call: a client needs one call per this many parts. */
+export const URLS_PER_CALL = 1000;
+
+/** Sortable completion order: zero-padded milliseconds, then the upload id. */
+export const completionOrder = (completedAtMs: number, id: string): string =>
+  `${String(Math.floor(completedAtMs)).padStart(15, '0')}#${id}`;
+
+export function partCount(size: number, partSize: number): number {
+  return Math.max(1, Math.ceil(size / partSize));
+}

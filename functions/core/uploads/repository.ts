@@ -1,0 +1,67 @@
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { ddb } from '../clients.js';
+import { config } from '../config.js';
+import { keys } from '../db/keys.js';
+import type { Write } from '../db/transact.js';
+import type { UploadItem, UploadState } from './model.js';
+
+export async function getUpload(id: string): Promise<UploadItem | undefined> {
+  const out = await ddb().send(new GetCommand({ TableName: config.tableName, Key: keys.upload(id), ConsistentRead: true }));
+  return out.Item as UploadItem | undefined;
+}
+
+export async function putUpload(item: UploadItem): Promise<void> {
+  await ddb().send(
+    new PutCommand({ TableName: config.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+  );
+}
+
+/**
+ * Moves a session from one state to another; false when it was not in `from`
+ * (another request or event got there first).
+ */
+export async function transition(
+  id: string,
+  from: UploadState,
+  to: UploadState,
+  set: Partial<Pick<UploadItem, 'reason' | 'completed_at'>> = {},
+  remove: ('reason' | 'completed_at')[] = [],
+): Promise<boolean> {
+  try {
+    await ddb().send(new UpdateCommand({ TableName: config.tableName, ...transitionUpdate(id, from, to, set, remove) }));
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+export const transitionWrite = (id: string, from: UploadState, to: UploadState): Write => ({
+  Update: transitionUpdate(id, from, to, {}, []),
+});
+
+function transitionUpdate(
+  id: string,
+  from: UploadState,
+  to: UploadState,
+  set: Partial<Pick<UploadItem, 'reason' | 'completed_at'>>,
+  remove: string[],
+) {
+  const names: Record<string, string> = { '#state': 'state' };
+  const values: Record<string, unknown> = { ':from': from, ':to': to };
+  const sets = ['#state = :to'];
+  for (const [k, v] of Object.entries(set)) {
+    names[`#${k}`] = k;
+    values[`:${k}`] = v;
+    sets.push(`#${k} = :${k}`);
+  }
+  for (const k of remove) names[`#${k}`] = k;
+  return {
+    Key: keys.upload(id),
+    UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.map((k) => `#${k}`).join(', ')}` : ''}`,
+    ConditionExpression: '#state = :from',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Builds an API function: a middy stack that logs with the Lambda context,
+ * dispatches on API Gateway's `routeKey`, enforces the route's role from the
+ * verified claims, and maps every error to the envelope in one place.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
+import { config } from '../core/config.js';
+import { forbidden } from '../core/errors.js';
+import { logger } from '../core/logger.js';
+import type { Actor } from '../core/images/model.js';
+import { API_BASE, matchRoute, routeKey, ROUTES, type ApiFunction, type RouteSpec } from '../routes.js';
+import { principalOf, type Principal } from './auth.js';
+import { fail, type HttpResult } from './envelope.js';
+import { errorToResponse } from './errors.js';
+
+/** What the local gateway and API Gateway both deliver; `authorizer` is absent on `$default`. */
+export type ApiEvent = Omit<APIGatewayProxyEventV2WithJWTAuthorizer, 'requestContext'> & {
+  requestContext: Omit<APIGatewayProxyEventV2WithJWTAuthorizer['requestContext'], 'authorizer'> & {
+    authorizer?: APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'];
+  };
+};
+
+export interface ApiRequest {
+  event: ApiEvent;
+  params: Record<string, string>;
+  query: Record<string, string>;
+  principal: Principal;
+  actor: Actor;
+}
+
+export type RouteHandler = (request: ApiRequest) => Promise<HttpResult>;
+
+type KeyOf<R extends RouteSpec> = R extends RouteSpec ? `${R['method']} ${typeof API_BASE}${R['path']}` : never;
+/** A handler for every route the table gives this function, checked at compile time. */
+export type Handlers<F extends ApiFunction> = { [K in KeyOf<Extract<RouteSpec, { fn: F }>>]: RouteHandler };
+
+export function apiHandler<F extends ApiFunction>(fn: F, handlers: Handlers<F>) {
+  const routes = new Map(ROUTES.filter((r) => r.fn === fn).map((r) => [routeKey(r), r]));
+  const byKey = handlers as Record<string, RouteHandler>;
+
+  return middy<ApiEvent, HttpResult, Error, Context>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use({
+      onError: async (request) => {
+        request.response = errorToResponse(request.error, logger);
+      },
+    })
+    .handler(async (event) => {
+      const route = routes.get(event.routeKey);
+      const handle = byKey[event.routeKey];
+      if (!route || !handle) return unmatched(event);
+      const principal = principalOf(event);
+      if (route.admin && !principal.admin) {
+        throw forbidden(`changing images needs the admin role; "${principal.user}" is not in "${config.adminGroup}"`);
+      }
+      return handle({
+        event,
+        params: stringsOf(event.pathParameters),
+        query: stringsOf(event.queryStringParameters),
+        principal,
+        actor: { user: principal.user, site: config.siteName },
+      });
+    });
+}
+
+/** API Gateway's `$default` route lands here: say what exists instead of a bare 404. */
+function unmatched(event: ApiEvent): HttpResult {
+  const match = matchRoute(event.requestContext.http.method, event.rawPath);
+  if (match.kind === 'method_not_allowed') {
+    return fail(405, `${event.requestContext.http.method} is not allowed on ${event.rawPath}; use ${match.allowed.join(', ')}`, {
+      allow: match.allowed.join(', '),
+    });
+  }
+  return fail(404, `no such route: ${event.requestContext.http.method} ${event.rawPath} (the API lives under ${API_BASE})`);
+}
+
+function stringsOf(record: Record<string, string | undefined> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(record ?? {})) if (v !== undefined) out[k] = v;
+  return out;
+}

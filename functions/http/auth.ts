@@ -1,0 +1,44 @@
+/**
+ * Who is calling, from the claims that API Gateway's JWT authorizer (or the
+ * local gateway, which mimics it) has already verified.
+ */
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { config } from '../core/config.js';
+import { ServiceError } from '../core/errors.js';
+
+export interface Principal {
+  user: string;
+  admin: boolean;
+}
+
+type Claims = APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer']['jwt']['claims'];
+
+export function principalOf(event: { requestContext: { authorizer?: { jwt?: { claims?: Claims } } } }): Principal {
+  const claims = event.requestContext.authorizer?.jwt?.claims;
+  if (!claims) throw new ServiceError('unauthenticated', 'a Bearer token is required');
+  const user = claims[config.userClaim] ?? claims['cognito:username'] ?? claims['sub'];
+  if (user === undefined || String(user) === '') {
+    throw new ServiceError('unauthenticated', `the token names no user (claim "${config.userClaim}")`);
+  }
+  return { user: String(user), admin: groupsOf(claims[config.groupsClaim]).includes(config.adminGroup) };
+}
+
+/**
+ * HTTP APIs pass list claims flattened to a string such as "[admins ops]";
+ * accept that, a JSON array string, and a real array alike.
+ */
+export function groupsOf(claim: unknown): string[] {
+  if (Array.isArray(claim)) return claim.map(String);
+  if (typeof claim !== 'string') return [];
+  const text = claim.trim();
+  if (text.startsWith('[') && text.endsWith(']')) {
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (Array.isArray(parsed)) return parsed.map(String);
+    } catch {
+      // Not JSON: the space-separated form.
+    }
+    return text.slice(1, -1).split(/[\s,]+/).filter(Boolean);
+  }
+  return text.split(/[\s,]+/).filter(Boolean);
+}

@@ -1,0 +1,21 @@
+/** Settings of the local stack from the environment, checked before anything starts. */
+import { LocalStackError } from './errors.js';
+
+function port(name: string, fallback: number | undefined): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new LocalStackError(`${name} must be a port number (0-65535), got "${raw}"`);
+  }
+  return value;
+}
+
+export function localSettings() {
+  return {
+    port: port('PORT', 3000) ?? 3000,
+    dataDir: process.env['DATA_DIR'] || '.data',
+    dynamodbPort: port('DYNAMODB_PORT', undefined),
+    s3Port: port('S3_PORT', undefined),
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The one-machine stack: DynamoDB Local, the local S3 and the gateway, wired
+ * to the same handlers that Lambda runs. The handlers find DynamoDB and S3
+ * through the SDK's standard endpoint variables, set here for this process.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { resolve as resolvePath, join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Event } from 'aws-lambda';
+import { API_BASE } from '../functions/routes.js';
+import { startDynamoDbLocal } from './dynamodb.js';
+import { LocalStackError } from './errors.js';
+import { createGateway, type ApiLambda } from './gateway.js';
+import { lockDataDir } from './data-lock.js';
+import { lambdaContext } from './lambda-context.js';
+import { assertPortFree, freePort } from './ports.js';
+import { startLocalS3 } from './s3.js';
+import { ensureTable } from './table.js';
+import { issueToken, loadOrCreateKeys, type SigningKeys } from './tokens.js';
+
+export interface LocalStackOptions {
+  dataDir: string;
+  /** Gateway port; 0 picks a free one. */
+  port: number;
+  dynamodbPort?: number;
+  s3Port?: number;
+  tableName?: string;
+  bucket?: string;
+  accessLog?: (line: string) => void;
+  /** Seconds a presigned URL lives (UPLOAD_URL_EXPIRY_SECONDS). */
+  urlExpirySeconds?: number;
+}
+
+export interface LocalStack {
+  /** `http://127.0.0.1:<port>/api/v1` */
+  apiUrl: string;
+  port: number;
+  dataDir: string;
+  dynamodbEndpoint: string;
+  s3Endpoint: string;
+  tableName: string;
+  bucket: string;
+  keys: SigningKeys;
+  token(user: string, options?: { admin?: boolean; ttl?: string }): Promise<string>;
+  /** Resolves when every S3 event delivered so far has been handled. */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The hasher's deadline on Lambda, mirrored so the local run fails the same way. */
+const HASHER_TIMEOUT_MS = 15 * 60 * 1000;
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  // Lambda runs Node.js 22+; this machine's Node 20 is fine for the local stack.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  const dataDir = resolvePath(options.dataDir);
+  const tableName = options.tableName ?? 'image-service';
+  const bucket = options.bucket ?? 'image-service-content';
+  await mkdir(dataDir, { recursive: true }).catch((error: Error) => {
+    throw new LocalStackError(`cannot use ${dataDir} as the data directory (${error.message}); set DATA_DIR to a writable directory`);
+  });
+  if (options.port !== 0) await assertPortFree(options.port, 'the API', 'PORT');
+  if (options.dynamodbPort) await assertPortFree(options.dynamodbPort, 'DynamoDB Local', 'DYNAMODB_PORT');
+  if (options.s3Port) await assertPortFree(options.s3Port, 'the local S3', 'S3_PORT');
+  const unlock = lockDataDir(dataDir);
+
+  const stops: (() => Promise<void> | void)[] = [unlock];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  try {
+    const keys = await loadOrCreateKeys(dataDir);
+    const dynamo = await startDynamoDbLocal({
+      dataDir: join(dataDir, 'dynamodb'),
+      port: options.dynamodbPort || (await freePort()),
+    });
+    stops.push(() => dynamo.stop());
+
+    const pending = new Set<Promise<void>>();
+    let deliver: (event: S3Event) => Promise<void> = async () => undefined;
+    const s3 = await startLocalS3({
+      directory: join(dataDir, 's3'),
+      port: options.s3Port ?? 0,
+      bucket,
+      onEvent: (event) => {
+        const delivery = deliver(event).finally(() => pending.delete(delivery));
+        pending.add(delivery);
+      },
+    });
+    stops.push(() => s3.close());
+
+    Object.assign(process.env, {
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      TABLE_NAME: tableName,
+      BUCKET_NAME: bucket,
+      SITE_NAME: 'local',
+      POWERTOOLS_SERVICE_NAME: 'image-service',
+      POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN',
+      ...(options.urlExpirySeconds ? { UPLOAD_URL_EXPIRY_SECONDS: String(options.urlExpirySeconds) } : {}),
+    });
+    delete process.env['AWS_PROFILE'];
+
+    const admin = new DynamoDBClient({});
+    try {
+      await ensureTable(admin, tableName);
+    } finally {
+      admin.destroy();
+    }
+
+    // Imported only now: the handlers' modules read the environment set above.
+    const [{ handler: records }, { handler: content }, { handler: hasher }] = await Promise.all([
+      import('../functions/records.js'),
+      import('../functions/content.js'),
+      import('../functions/hasher.js'),
+    ]);
+    deliver = (event) => invokeAsync(() => hasher(event, lambdaContext('image-service-hasher', HASHER_TIMEOUT_MS)));
+
+    const server = createGateway({
+      keys,
+      functions: { records: records as ApiLambda, content: content as ApiLambda },
+      ...(options.accessLog ? { accessLog: options.accessLog } : {}),
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(
+          new LocalStackError(
+            error.code === 'EADDRINUSE'
+              ? `port ${options.port} for the API is already in use: stop what uses it or set PORT=<port>`
+              : `the API cannot listen: ${error.message}`,
+          ),
+        ),
+      );
+      server.listen(options.port, '127.0.0.1', resolve);
+    });
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const port = (server.address() as AddressInfo).port;
+
+    return {
+      apiUrl: `http://127.0.0.1:${port}${API_BASE}`,
+      port,
+      dataDir,
+      dynamodbEndpoint: dynamo.endpoint,
+      s3Endpoint: s3.endpoint,
+      tableName,
+      bucket,
+      keys,
+      token: (user, o = {}) => issueToken(keys, { user, admin: o.admin ?? false, ttl: o.ttl ?? '1h' }),
+      settled: async () => {
+        while (pending.size > 0) await Promise.allSettled([...pending]);
+      },
+      stop: async () => {
+        await Promise.allSettled([...pending]);
+        await stopAll();
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/**
+ * S3 invokes its Lambda asynchronously and retries a failed invocation twice;
+ * do the same, so a transient failure locally behaves as it would on AWS.
+ */
+async function invokeAsync(invoke: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await invoke();
+      return;
+    } catch (error) {
+      console.error(`hasher: invocation ${attempt} of 3 failed:`, error);
+      if (attempt < 3) await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}

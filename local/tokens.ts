@@ -1,0 +1,77 @@
+/**
+ * Tokens for the local stack: an ES256 key pair generated on first start and
+ * kept in the data directory, JWTs shaped like Cognito access tokens
+ * (`username`, `cognito:groups`), and their verification as API Gateway's JWT
+ * authorizer does it (signature, issuer, audience, expiry).
+ */
+import type { webcrypto } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+
+export const LOCAL_ISSUER = 'image-service-local';
+export const LOCAL_AUDIENCE = 'image-service';
+const ALG = 'ES256';
+type CryptoKey = webcrypto.CryptoKey;
+
+export interface SigningKeys {
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+}
+
+const keyFile = (dataDir: string): string => join(dataDir, 'signing-key.jwk.json');
+
+export async function loadOrCreateKeys(dataDir: string): Promise<SigningKeys> {
+  try {
+    return await loadKeys(dataDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const pair = await generateKeyPair(ALG, { extractable: true });
+  await mkdir(dataDir, { recursive: true });
+  const jwk = await exportJWK(pair.privateKey);
+  // Readable by the owner alone: whoever has it can mint admin tokens.
+  await writeFile(keyFile(dataDir), JSON.stringify(jwk), { mode: 0o600, flag: 'wx' }).catch(async (error) => {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  });
+  return loadKeys(dataDir);
+}
+
+export async function loadKeys(dataDir: string): Promise<SigningKeys> {
+  const jwk = JSON.parse(await readFile(keyFile(dataDir), 'utf8')) as JWK;
+  const privateKey = (await importJWK(jwk, ALG)) as CryptoKey;
+  const { d: _private, ...publicJwk } = jwk;
+  const publicKey = (await importJWK(publicJwk, ALG)) as CryptoKey;
+  return { privateKey, publicKey };
+}
+
+export interface TokenRequest {
+  user: string;
+  admin: boolean;
+  /** Lifetime, e.g. "1h", "30m", "7d" (jose's time span syntax). */
+  ttl: string;
+}
+
+export async function issueToken(keys: SigningKeys, request: TokenRequest): Promise<string> {
+  return new SignJWT({
+    username: request.user,
+    'cognito:groups': request.admin ? ['admins'] : [],
+    token_use: 'access',
+  })
+    .setProtectedHeader({ alg: ALG, typ: 'JWT' })
+    .setIssuer(LOCAL_ISSUER)
+    .setAudience(LOCAL_AUDIENCE)
+    .setSubject(request.user)
+    .setIssuedAt()
+    .setExpirationTime(request.ttl)
+    .sign(keys.privateKey);
+}
+
+export async function verifyToken(keys: SigningKeys, token: string): Promise<JWTPayload> {
+  const { payload } = await jwtVerify(token, keys.publicKey, {
+    issuer: LOCAL_ISSUER,
+    audience: LOCAL_AUDIENCE,
+    algorithms: [ALG],
+  });
+  return payload;
+}
