@@ -243,6 +243,28 @@ describe('hashRanges', () => {
     });
   });
 
+  it('staggers range starts so that equally fast ranges are not all buffered at once', async () => {
+    const rangeSize = 64 * 1024;
+    const data = randomBytes(rangeSize * 24);
+    const run = async (stagger: boolean) => {
+      const fake = fakeFetcher(data, { chunkSize: 8 * 1024, chunkMs: () => 2 });
+      const starts: number[] = [];
+      const fetchRange: FetchRange = (start, end, signal) => {
+        starts.push(performance.now());
+        return fake.fetchRange(start, end, signal);
+      };
+      const result = await hashRanges({ size: data.length, rangeSize, concurrency: 4, fetchRange, stagger });
+      expect(result.sha1).toBe(sha1(data));
+      return { maxBuffered: result.stats.maxBufferedBytes, firstStarts: starts.slice(0, 4).map((t) => t - (starts[0] ?? 0)) };
+    };
+    const waves = await run(false);
+    const staggered = await run(true);
+    // Without staggering the first four start together; with it, one after another.
+    expect(waves.firstStarts[3]).toBeLessThan(5);
+    expect(staggered.firstStarts[3]).toBeGreaterThan(5);
+    expect(staggered.maxBuffered).toBeLessThan(waves.maxBuffered);
+  });
+
   it('gives the sha1 of nothing for an empty object without fetching', async () => {
     const fake = fakeFetcher(Buffer.alloc(0));
     const result = await hashRanges({ size: 0, rangeSize: 1024, concurrency: 4, fetchRange: fake.fetchRange });
