@@ -1,0 +1,190 @@
+/**
+ * The content invariants of DESIGN.md, checked under the API: the table as
+ * DynamoDB Local holds it and the bucket as the local S3 holds it.
+ *
+ * Other test files run against the same stack at the same time, and a
+ * paginated Scan is no snapshot, so the checks are scoped to the images and
+ * files a test names (its own, settled by the time it checks):
+ * - every file in scope: `refcnt` equals the number of IMAGE items whose
+ *   `file_uid` is it (counted over the whole table), and is never 0 for an
+ *   item that is still there (a released file is collected);
+ * - an object `content/<uid>` exists exactly for each file in scope whose item
+ *   has refcnt > 0: no orphan objects, no references to missing objects;
+ * - every image in scope that exists has its NAME guard, and its `content`
+ *   entry names its file; no NAME guard points at an image in scope that is gone;
+ * - no upload in scope is still `hashing` or has S3 parts left after it ended.
+ */
+import { ListObjectsV2Command, ListPartsCommand, NoSuchUpload } from '@aws-sdk/client-s3';
+import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { stack } from './api.js';
+import { testDdb, testS3 } from './upload-client.js';
+
+export interface Scope {
+  /** Image UIDs the test created (deleted ones included). */
+  images?: readonly string[];
+  /** File uids (= upload ids) the test created, whatever became of them. */
+  files?: readonly string[];
+}
+
+interface TableItem {
+  pk: string;
+  [attribute: string]: unknown;
+}
+
+interface ImageRow {
+  uid: string;
+  name: string;
+  file_uid?: string;
+  content?: Record<string, unknown>;
+}
+interface FileRow {
+  uid: string;
+  refcnt: number;
+  state: string;
+  fmt: string;
+  key: string;
+}
+interface UploadRow {
+  upload_id: string;
+  state: string;
+  key: string;
+  s3_upload_id: string;
+}
+
+export interface Snapshot {
+  images: Map<string, ImageRow>;
+  names: Map<string, string>;
+  files: Map<string, FileRow>;
+  uploads: Map<string, UploadRow>;
+  objects: Set<string>;
+}
+
+export async function scanTable(): Promise<TableItem[]> {
+  const items: TableItem[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out: ScanCommandOutput = await testDdb().send(
+      new ScanCommand({ TableName: stack().tableName, ConsistentRead: true, ExclusiveStartKey: start }),
+    );
+    items.push(...((out.Items ?? []) as TableItem[]));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Keys of every object under `content/`. */
+export async function listContentObjects(): Promise<Set<string>> {
+  const keys = new Set<string>();
+  let token: string | undefined;
+  do {
+    const out = await testS3().send(
+      new ListObjectsV2Command({ Bucket: stack().bucket, Prefix: 'content/', ContinuationToken: token }),
+    );
+    for (const o of out.Contents ?? []) if (o.Key) keys.add(o.Key);
+    token = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+export async function snapshot(): Promise<Snapshot> {
+  const [items, objects] = await Promise.all([scanTable(), listContentObjects()]);
+  const snap: Snapshot = { images: new Map(), names: new Map(), files: new Map(), uploads: new Map(), objects };
+  for (const item of items) {
+    const [kind, id] = splitKey(item.pk);
+    if (kind === 'IMAGE') snap.images.set(id, item as unknown as ImageRow);
+    else if (kind === 'NAME') snap.names.set(id, String(item['uid']));
+    else if (kind === 'FILE') snap.files.set(id, item as unknown as FileRow);
+    else if (kind === 'UPLOAD') snap.uploads.set(id, item as unknown as UploadRow);
+  }
+  return snap;
+}
+
+function splitKey(pk: string): [string, string] {
+  const at = pk.indexOf('#');
+  return at < 0 ? [pk, ''] : [pk.slice(0, at), pk.slice(at + 1)];
+}
+
+/** Does S3 still hold a multipart upload (parts) for this session? */
+async function multipartExists(key: string, uploadId: string): Promise<boolean> {
+  try {
+    await testS3().send(new ListPartsCommand({ Bucket: stack().bucket, Key: key, UploadId: uploadId }));
+    return true;
+  } catch (error) {
+    if (error instanceof NoSuchUpload) return false;
+    throw error;
+  }
+}
+
+/** Every violation of the invariants within `scope`; empty when they hold. */
+export async function violations(scope: Scope): Promise<string[]> {
+  const snap = await snapshot();
+  const out: string[] = [];
+  const scopeImages = new Set(scope.images ?? []);
+  const scopeFiles = new Set(scope.files ?? []);
+  for (const uid of scopeImages) {
+    const image = snap.images.get(uid);
+    if (image?.file_uid !== undefined) scopeFiles.add(image.file_uid);
+  }
+
+  const referrers = (fileUid: string): string[] =>
+    [...snap.images.values()].filter((i) => i.file_uid === fileUid).map((i) => i.uid);
+
+  for (const uid of scopeFiles) {
+    const file = snap.files.get(uid);
+    const refs = referrers(uid);
+    const hasObject = snap.objects.has(`content/${uid}`);
+    if (file) {
+      if (file.refcnt !== refs.length) {
+        out.push(`file ${uid}: refcnt ${file.refcnt} but ${refs.length} images refer to it (${refs.join(', ') || 'none'})`);
+      }
+      if (file.refcnt <= 0) out.push(`file ${uid}: refcnt ${file.refcnt} (${file.state}) but the item was not collected`);
+      if (file.refcnt > 0 && file.state !== 'live') out.push(`file ${uid}: refcnt ${file.refcnt} but state ${file.state}`);
+      if (file.refcnt > 0 && !hasObject) out.push(`file ${uid}: refcnt ${file.refcnt} but S3 has no content/${uid} (dangling)`);
+      if (file.refcnt <= 0 && hasObject) out.push(`file ${uid}: refcnt ${file.refcnt} and content/${uid} still in S3`);
+    } else {
+      if (refs.length > 0) out.push(`file ${uid}: no FILE item, yet images ${refs.join(', ')} refer to it (dangling)`);
+      if (hasObject) out.push(`file ${uid}: content/${uid} is in S3 with no FILE item (orphan)`);
+    }
+    const upload = snap.uploads.get(uid);
+    if (upload) {
+      if (upload.state === 'hashing') out.push(`upload ${uid}: still hashing (the test did not wait for it)`);
+      if (upload.state !== 'uploading' && (await multipartExists(upload.key, upload.s3_upload_id))) {
+        out.push(`upload ${uid}: ${upload.state}, yet S3 still holds its multipart upload`);
+      }
+      if (upload.state !== 'ready' && file) out.push(`upload ${uid}: ${upload.state}, yet a FILE item exists for it`);
+    }
+  }
+
+  for (const uid of scopeImages) {
+    const image = snap.images.get(uid);
+    const guards = [...snap.names.entries()].filter(([, owner]) => owner === uid).map(([name]) => name);
+    if (!image) {
+      if (guards.length > 0) out.push(`image ${uid} is gone but NAME guards ${guards.join(', ')} still point at it`);
+      continue;
+    }
+    if (snap.names.get(image.name) !== uid) {
+      out.push(`image ${uid}: NAME#${image.name} points at ${snap.names.get(image.name) ?? 'nothing'}`);
+    }
+    if (guards.length !== 1) out.push(`image ${uid}: ${guards.length} NAME guards (${guards.join(', ')})`);
+    const entries = Object.entries(image.content ?? {}).filter(
+      (e): e is [string, { uid: string }] => typeof e[1] === 'object' && e[1] !== null && 'uid' in e[1],
+    );
+    if (image.file_uid === undefined) {
+      if (entries.length > 0) out.push(`image ${uid}: no file_uid but content lists ${entries.map(([f]) => f).join(', ')}`);
+    } else {
+      const file = snap.files.get(image.file_uid);
+      if (entries.length !== 1 || entries[0]?.[1].uid !== image.file_uid) {
+        out.push(`image ${uid}: file_uid ${image.file_uid} but content is ${JSON.stringify(image.content)}`);
+      } else if (file && entries[0][0] !== file.fmt) {
+        out.push(`image ${uid}: content is under "${entries[0][0]}" but the file's fmt is "${file.fmt}"`);
+      }
+    }
+  }
+  return out;
+}
+
+/** Throws with every violation listed. */
+export async function assertInvariants(scope: Scope): Promise<void> {
+  const found = await violations(scope);
+  if (found.length > 0) throw new Error(`invariants violated:\n  ${found.join('\n  ')}`);
+}
