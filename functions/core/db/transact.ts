@@ -5,7 +5,11 @@
  * index of the write whose condition failed, so callers map it to the domain
  * error that fits (name taken, concurrent change, ...).
  */
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+  TransactionConflictException,
+} from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   PutCommand,
@@ -49,6 +53,8 @@ export async function writeAll(writes: readonly Write[]): Promise<void> {
       else return await writeMany(TableName, writes);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new ConditionFailed(0);
+      // A plain write that collided with a transaction in flight on the same item.
+      if (error instanceof TransactionConflictException) throw new TransactionConflict(error.message);
       throw error;
     }
     return;
@@ -72,6 +78,7 @@ async function writeMany(TableName: string, writes: readonly Write[]): Promise<v
       if (failed >= 0) throw new ConditionFailed(failed);
       if (reasons.some((r) => r.Code === 'TransactionConflict')) throw new TransactionConflict(error.message);
     }
+    if (error instanceof TransactionConflictException) throw new TransactionConflict(error.message);
     throw error;
   }
 }
