@@ -77,6 +77,8 @@ export class ServiceFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: config.serviceName,
         POWERTOOLS_LOG_LEVEL: config.logLevel,
+        // Stack traces in the logs point into functions/*.ts, not the minified bundle.
+        NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
       depsLockFilePath: LOCK_FILE,

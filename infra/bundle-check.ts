@@ -1,0 +1,47 @@
+/**
+ * Builds a function's bundle with esbuild's API, exactly as the construct
+ * does, for the bundle-size test and the benchmark (not used by the CDK app).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { build, type Metafile } from 'esbuild';
+import { type FunctionName, entryOf, esbuildOptions } from './bundling.js';
+
+export interface BuiltBundle {
+  readonly name: FunctionName;
+  /** The ESM file Lambda loads (index.mjs). */
+  readonly file: string;
+  readonly bytes: number;
+  /** Bytes in the bundle per npm package (or local directory), largest first. */
+  readonly byPackage: readonly (readonly [string, number])[];
+  /** Imports left for the runtime to resolve: must be Node built-ins only. */
+  readonly externalImports: readonly string[];
+}
+
+const packageOf = (input: string): string =>
+  input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1] ?? input.split('/').slice(0, 2).join('/');
+
+export async function buildBundle(name: FunctionName, outdir: string): Promise<BuiltBundle> {
+  const dir = join(outdir, name);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'index.mjs');
+  const result = await build({ ...esbuildOptions(entryOf(name)), outfile: file, metafile: true, write: true });
+  const output = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('index.mjs'))?.[1];
+  if (!output) throw new Error(`esbuild wrote no index.mjs for ${name}`);
+  return { name, file, bytes: output.bytes, byPackage: sizesByPackage(output), externalImports: externals(output) };
+}
+
+function sizesByPackage(output: Metafile['outputs'][string]): (readonly [string, number])[] {
+  const sizes = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+    const pkg = packageOf(input);
+    sizes.set(pkg, (sizes.get(pkg) ?? 0) + bytesInOutput);
+  }
+  return [...sizes.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+function externals(output: Metafile['outputs'][string]): string[] {
+  return [...new Set(output.imports.filter((i) => i.external).map((i) => i.path))].sort();
+}
+
+export const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;

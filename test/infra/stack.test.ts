@@ -1,0 +1,426 @@
+/**
+ * CDK assertions on the synthesized template, one property of issue 4 per
+ * test. The stack is built once (without bundling: the template does not
+ * depend on bundle contents) and shared.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { API_BASE, ROUTES, routeKey } from '../../functions/routes.js';
+import { LAMBDA_RUNTIME } from '../../infra/bundling.js';
+import { CONTENT_OBJECT_ACTIONS, HASHER_OBJECT_ACTIONS, INDEX_ACTIONS, TABLE_ITEM_ACTIONS } from '../../infra/constructs/grants.js';
+import type { ImageServiceStack } from '../../infra/image-service-stack.js';
+import { allowedPairs, arnOf, arnWith, buildStack, logicalId, pair } from './helpers.js';
+
+let template: Template;
+let stack: ImageServiceStack;
+let ids: {
+  table: string;
+  bucket: string;
+  logsBucket: string;
+  queue: string;
+  records: string;
+  content: string;
+  hasher: string;
+  roles: Record<'records' | 'content' | 'hasher', string>;
+};
+
+beforeAll(() => {
+  ({ template, stack } = buildStack());
+  const f = stack.functions;
+  ids = {
+    table: logicalId(stack.storage.table),
+    bucket: logicalId(stack.storage.bucket),
+    logsBucket: logicalId(stack.storage.accessLogsBucket),
+    queue: logicalId(stack.failureQueue),
+    records: logicalId(f.records.function),
+    content: logicalId(f.content.function),
+    hasher: logicalId(f.hasher.function),
+    roles: { records: logicalId(f.records.role), content: logicalId(f.content.role), hasher: logicalId(f.hasher.role) },
+  };
+});
+
+const props = (type: string, id: string): Record<string, unknown> => {
+  const res = template.findResources(type)[id];
+  if (!res) throw new Error(`no ${type} ${id}`);
+  return res.Properties as Record<string, unknown>;
+};
+
+describe('DynamoDB table', () => {
+  it('is on-demand, with PITR, deletion protection and RETAIN', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  it('has key pk, the TTL attribute expires_at and the byName GSI', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'byName',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+});
+
+describe('content bucket', () => {
+  it('blocks all public access, encrypts, enforces ownership and is RETAINed', () => {
+    const bucket = template.findResources('AWS::S3::Bucket')[ids.bucket];
+    expect(bucket?.DeletionPolicy).toBe('Retain');
+    expect(bucket?.UpdateReplacePolicy).toBe('Retain');
+    expect(bucket?.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LoggingConfiguration: { DestinationBucketName: { Ref: ids.logsBucket } },
+    });
+  });
+
+  it('aborts incomplete multipart uploads after 3 days', () => {
+    expect(props('AWS::S3::Bucket', ids.bucket).LifecycleConfiguration).toEqual({
+      Rules: [
+        { Id: 'abort-incomplete-multipart-uploads', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 3 }, Status: 'Enabled' },
+      ],
+    });
+  });
+
+  it('lets browsers PUT and GET with the ETag header exposed', () => {
+    const cors = props('AWS::S3::Bucket', ids.bucket).CorsConfiguration as { CorsRules: Record<string, unknown>[] };
+    expect(cors.CorsRules).toHaveLength(1);
+    expect(cors.CorsRules[0]).toMatchObject({ AllowedOrigins: ['*'], ExposedHeaders: ['ETag'] });
+    expect(cors.CorsRules[0]?.AllowedMethods).toEqual(expect.arrayContaining(['PUT', 'GET']));
+  });
+
+  it.each(['content', 'access logs'] as const)('%s bucket policy denies every request without TLS', (which) => {
+    const id = which === 'content' ? ids.bucket : ids.logsBucket;
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: id },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Resource: [arnOf(id), arnWith(id, '/*')],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('every bucket blocks public access and is encrypted', () => {
+    for (const bucket of Object.values(template.findResources('AWS::S3::Bucket'))) {
+      expect(bucket.Properties).toMatchObject({
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: expect.anything(),
+      });
+    }
+  });
+});
+
+describe('functions', () => {
+  const names = ['records', 'content', 'hasher'] as const;
+
+  it.each(names)('%s: supported Node.js runtime on arm64, ESM bundle, active tracing, own log group', (name) => {
+    const fn = props('AWS::Lambda::Function', ids[name]);
+    expect(fn.Runtime).toBe(LAMBDA_RUNTIME.name);
+    expect(Number(String(fn.Runtime).match(/^nodejs(\d+)\.x$/)?.[1])).toBeGreaterThanOrEqual(22);
+    expect(fn.Architectures).toEqual(['arm64']);
+    expect(fn.Handler).toBe('index.handler');
+    expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+    const logGroup = (fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    expect(props('AWS::Logs::LogGroup', logGroup).RetentionInDays).toBe(90);
+    expect(fn.Role).toEqual(arnOf(ids.roles[name]));
+  });
+
+  it('every Lambda function in the stack runs on a supported runtime', () => {
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      const runtime = String((fn.Properties as { Runtime: string }).Runtime);
+      expect(runtime).not.toMatch(/^nodejs(1\d|20)\.x$/);
+    }
+  });
+
+  it.each(names)('%s: environment for the table, the site and Powertools', (name) => {
+    const env = (props('AWS::Lambda::Function', ids[name]).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({
+      TABLE_NAME: { Ref: ids.table },
+      SITE_NAME: { Ref: 'AWS::Region' },
+      POWERTOOLS_SERVICE_NAME: 'image-service',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    if (name === 'records') expect(env).not.toHaveProperty('BUCKET_NAME');
+    else expect(env.BUCKET_NAME).toEqual({ Ref: ids.bucket });
+  });
+
+  it('API functions get the auth claims settings; content gets upload settings', () => {
+    for (const name of ['records', 'content'] as const) {
+      const env = (props('AWS::Lambda::Function', ids[name]).Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env).toMatchObject({ ADMIN_GROUP: 'admins', GROUPS_CLAIM: 'cognito:groups', USER_CLAIM: 'username' });
+    }
+    const env = (props('AWS::Lambda::Function', ids.content).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({
+      UPLOAD_URL_EXPIRY_SECONDS: '3600',
+      DEFAULT_PART_SIZE: String(64 * 1024 * 1024),
+      UPLOAD_SESSION_TTL_SECONDS: String(3 * 86_400),
+    });
+  });
+
+  it('hasher: 15 minutes, configurable memory, hashing settings', () => {
+    const fn = props('AWS::Lambda::Function', ids.hasher);
+    expect(fn.Timeout).toBe(900);
+    expect(fn.MemorySize).toBe(1024);
+    expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      HASHER_CONCURRENCY: '8',
+      HASHER_RANGE_SIZE: String(16 * 1024 * 1024),
+    });
+  });
+
+  it('API functions stop before API Gateway gives up (30 s)', () => {
+    for (const name of ['records', 'content'] as const) {
+      expect(props('AWS::Lambda::Function', ids[name]).Timeout).toBeLessThan(30);
+    }
+  });
+});
+
+describe('least privilege', () => {
+  const table = (id: string): string[] => [
+    ...TABLE_ITEM_ACTIONS.map((a) => pair(a, arnOf(id))),
+    ...INDEX_ACTIONS.map((a) => pair(a, arnWith(id, '/index/byName'))),
+  ];
+  const xray = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'].map((a) => pair(a, '*'));
+  const logs = (fn: string): string[] => {
+    const logGroup = (props('AWS::Lambda::Function', fn).LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    return ['logs:CreateLogStream', 'logs:PutLogEvents'].map((a) => pair(a, arnOf(logGroup)));
+  };
+  const objects = (actions: readonly string[]): string[] => actions.map((a) => pair(a, arnWith(ids.bucket, '/content/*')));
+
+  it('records: its log group, tracing and the table only', () => {
+    expect([...allowedPairs(template, ids.roles.records)].sort()).toEqual(
+      [...logs(ids.records), ...xray, ...table(ids.table)].sort(),
+    );
+  });
+
+  it('content: plus the presigned object operations on content/*', () => {
+    expect([...allowedPairs(template, ids.roles.content)].sort()).toEqual(
+      [...logs(ids.content), ...xray, ...table(ids.table), ...objects(CONTENT_OBJECT_ACTIONS)].sort(),
+    );
+    // What it presigns: PutObject covers Create/UploadPart/Complete; ListParts is ListMultipartUploadParts.
+    expect(CONTENT_OBJECT_ACTIONS).toEqual(
+      expect.arrayContaining(['s3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts']),
+    );
+  });
+
+  it('hasher: read and delete on content/*, the table, and sending to its failure queue', () => {
+    const sqs = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].map((a) => pair(a, arnOf(ids.queue)));
+    expect([...allowedPairs(template, ids.roles.hasher)].sort()).toEqual(
+      [...logs(ids.hasher), ...xray, ...table(ids.table), ...objects(HASHER_OBJECT_ACTIONS), ...sqs].sort(),
+    );
+  });
+
+  it('no wildcard actions anywhere, and Resource "*" only for X-Ray', () => {
+    for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+      const statements = (policy.Properties as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } })
+        .PolicyDocument.Statement;
+      for (const s of statements) {
+        const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
+        for (const a of actions) expect(a).not.toContain('*');
+        if (s.Resource === '*') expect(actions.every((a) => a.startsWith('xray:'))).toBe(true);
+      }
+    }
+  });
+
+  it('our function roles carry no managed policies', () => {
+    for (const role of Object.values(ids.roles)) {
+      expect(props('AWS::IAM::Role', role).ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('hasher notification', () => {
+  it('S3 ObjectCreated under content/ invokes the hasher', () => {
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: ids.bucket },
+      NotificationConfiguration: {
+        LambdaFunctionConfigurations: [
+          {
+            Events: ['s3:ObjectCreated:*'],
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'content/' }] } },
+            LambdaFunctionArn: arnOf(ids.hasher),
+          },
+        ],
+      },
+    });
+  });
+
+  it('S3 may invoke the hasher, and only from this bucket', () => {
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: arnOf(ids.hasher),
+      Principal: 's3.amazonaws.com',
+      SourceArn: arnOf(ids.bucket),
+    });
+  });
+
+  it('retries a bounded number of times, then sends the event to the failure queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: ids.hasher },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 6 * 3600,
+      DestinationConfig: { OnFailure: { Destination: arnOf(ids.queue) } },
+    });
+  });
+
+  it('the failure queue is encrypted, TLS-only and keeps events 14 days', () => {
+    expect(props('AWS::SQS::Queue', ids.queue)).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: ids.queue }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('HTTP API', () => {
+  const routes = (): Record<string, Record<string, unknown>> =>
+    Object.fromEntries(
+      Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => {
+        const p = r.Properties as Record<string, unknown>;
+        return [String(p.RouteKey), p];
+      }),
+    );
+  const integrationFor = (fnId: string): string => {
+    const found = Object.entries(template.findResources('AWS::ApiGatewayV2::Integration')).find(
+      ([, r]) => JSON.stringify((r.Properties as { IntegrationUri: unknown }).IntegrationUri) === JSON.stringify(arnOf(fnId)),
+    );
+    if (!found) throw new Error(`no integration for ${fnId}`);
+    return found[0];
+  };
+
+  it('has exactly the routes of functions/routes.ts plus $default', () => {
+    expect(Object.keys(routes()).sort()).toEqual([...ROUTES.map(routeKey), '$default'].sort());
+    expect(ROUTES.every((r) => routeKey(r).includes(` ${API_BASE}/`))).toBe(true);
+  });
+
+  it('puts the JWT authorizer on every route and maps each to its function', () => {
+    const authorizerId = Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))[0];
+    const byFn = { records: integrationFor(ids.records), content: integrationFor(ids.content) };
+    const all = routes();
+    for (const route of ROUTES) {
+      expect(all[routeKey(route)], routeKey(route)).toMatchObject({
+        AuthorizationType: 'JWT',
+        AuthorizerId: { Ref: authorizerId },
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: byFn[route.fn] }]] },
+      });
+    }
+  });
+
+  it('$default goes to records without an authorizer (404 in the envelope)', () => {
+    const route = routes()['$default'];
+    expect(route?.AuthorizationType ?? 'NONE').toBe('NONE');
+    expect(route?.AuthorizerId).toBeUndefined();
+    expect(route?.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integrationFor(ids.records) }]] });
+  });
+
+  it('integrations use payload format 2.0', () => {
+    for (const i of Object.values(template.findResources('AWS::ApiGatewayV2::Integration'))) {
+      expect(i.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    }
+  });
+
+  it('the authorizer checks Cognito tokens: the pool issuer, the app client as audience', () => {
+    const pool = logicalId(stack.auth.cognito!.userPool);
+    const client = logicalId(stack.auth.cognito!.client);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: {
+        Audience: [{ Ref: client }],
+        Issuer: { 'Fn::Join': ['', ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.amazonaws.com/', { Ref: pool }]] },
+      },
+    });
+  });
+
+  it('the $default stage auto-deploys, is throttled and writes JSON access logs', () => {
+    const stage = Object.values(template.findResources('AWS::ApiGatewayV2::Stage'));
+    expect(stage).toHaveLength(1);
+    const p = stage[0]?.Properties as Record<string, unknown>;
+    expect(p).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: { DestinationArn: arnOf(logicalId(stack.api.accessLogs)) },
+    });
+    const format = JSON.parse(String((p.AccessLogSettings as { Format: string }).Format)) as Record<string, string>;
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
+  });
+});
+
+describe('Cognito', () => {
+  it('admins create users; strong passwords; the pool is retained', () => {
+    template.hasResource('AWS::Cognito::UserPool', {
+      Properties: Match.objectLike({
+        AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+        Policies: { PasswordPolicy: Match.objectLike({ MinimumLength: 12, RequireSymbols: true }) },
+        MfaConfiguration: 'OPTIONAL',
+      }),
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('the app client allows USER_PASSWORD_AUTH and has no secret', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']),
+      GenerateSecret: false,
+    });
+  });
+
+  it('has the admins group', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: 'admins' });
+  });
+});
+
+describe('alarms and outputs', () => {
+  it('alarms on each function’s errors and throttles, failed events and API 5xx', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties as { MetricName: string; Namespace: string; Dimensions: { Value: unknown }[] },
+    );
+    for (const fn of [ids.records, ids.content, ids.hasher]) {
+      for (const metric of ['Errors', 'Throttles']) {
+        expect(alarms.some((a) => a.MetricName === metric && JSON.stringify(a.Dimensions).includes(`"${fn}"`))).toBe(true);
+      }
+    }
+    expect(alarms.some((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a.Dimensions).includes(ids.queue))).toBe(true);
+    expect(alarms.some((a) => a.Namespace === 'AWS/ApiGateway' && a.MetricName === '5xx')).toBe(true);
+    expect(alarms).toHaveLength(8);
+  });
+
+  it('outputs the API URL, pool and client ids, bucket and table', () => {
+    const outputs = template.findOutputs('*');
+    for (const name of ['ApiUrl', 'UserPoolId', 'UserPoolClientId', 'BucketName', 'TableName', 'FailureQueueUrl']) {
+      expect(outputs, name).toHaveProperty(name);
+    }
+    expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain(`${API_BASE}"`);
+  });
+});
