@@ -130,7 +130,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         reject(
           new LocalStackError(
             error.code === 'EADDRINUSE'
-              ? `port ${options.port} for the API is already in use: stop what uses it or set PORT=<port>`
+              ? `port ${options.port} for the API is already in use: stop what uses it or choose another with PORT=<port>`
               : `the API cannot listen: ${error.message}`,
           ),
         ),

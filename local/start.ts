@@ -7,11 +7,10 @@ import { localSettings } from './settings.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 
 async function main(): Promise<void> {
-  const settings = localSettings();
   let stack: LocalStack;
   try {
     stack = await startLocalStack({
-      ...settings,
+      ...localSettings(),
       accessLog: (line) => console.log(line),
     });
   } catch (error) {
