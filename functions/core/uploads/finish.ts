@@ -36,7 +36,14 @@ export async function finishUpload(uploadId: string, options: FinishOptions): Pr
     options.log.warn('object under content/ with no upload session; left alone', { uploadId });
     return 'unknown';
   }
-  if (session.state !== 'hashing') return 'duplicate';
+  if (session.state !== 'hashing') {
+    // A repeated event (Lambda retries a failed run): finish the clean-up that run may not have done.
+    // Both are idempotent: a failed session's object is never referred to, and a released file
+    // (refcnt 0) can't be referred to again.
+    if (session.state === 'failed') await deleteObject(session.key);
+    if (session.state === 'ready' && session.replaced_file !== undefined) await collectFile(session.replaced_file);
+    return 'duplicate';
+  }
 
   let result: { sha1: string; size: number; mtime: number };
   try {
@@ -128,7 +135,12 @@ async function switchContent(
     const writes: Write[] = [
       putImageIfVersion(next, image.version),
       { Put: { Item: file, ConditionExpression: 'attribute_not_exists(pk)' } },
-      transitionWrite(session.upload_id, 'hashing', 'ready'),
+      transitionWrite(
+        session.upload_id,
+        'hashing',
+        'ready',
+        image.file_uid !== undefined ? { replaced_file: image.file_uid } : {},
+      ),
     ];
     if (image.file_uid !== undefined) writes.push(releaseFile(image.file_uid));
     try {

@@ -25,6 +25,12 @@ export interface UploadItem {
   created_at: number;
   /** Set when the client completed the upload; orders racing uploads. */
   completed_at?: number;
+  /**
+   * The file this upload replaced (released in the same transaction that made
+   * it `ready`), so that a repeated event can finish collecting it when the
+   * run that released it failed before the collection was done.
+   */
+  replaced_file?: string;
   /** Epoch seconds; DynamoDB's TTL removes the item after this. */
   expires_at: number;
 }

@@ -6,6 +6,8 @@ import { keys } from '../db/keys.js';
 import type { Write } from '../db/transact.js';
 import type { UploadItem, UploadState } from './model.js';
 
+type TransitionSet = Partial<Pick<UploadItem, 'reason' | 'completed_at' | 'replaced_file'>>;
+
 export async function getUpload(id: string): Promise<UploadItem | undefined> {
   const out = await ddb().send(new GetCommand({ TableName: config.tableName, Key: keys.upload(id), ConsistentRead: true }));
   return out.Item as UploadItem | undefined;
@@ -25,7 +27,7 @@ export async function transition(
   id: string,
   from: UploadState,
   to: UploadState,
-  set: Partial<Pick<UploadItem, 'reason' | 'completed_at'>> = {},
+  set: TransitionSet = {},
   remove: ('reason' | 'completed_at')[] = [],
 ): Promise<boolean> {
   try {
@@ -37,15 +39,15 @@ export async function transition(
   }
 }
 
-export const transitionWrite = (id: string, from: UploadState, to: UploadState): Write => ({
-  Update: transitionUpdate(id, from, to, {}, []),
+export const transitionWrite = (id: string, from: UploadState, to: UploadState, set: TransitionSet = {}): Write => ({
+  Update: transitionUpdate(id, from, to, set, []),
 });
 
 function transitionUpdate(
   id: string,
   from: UploadState,
   to: UploadState,
-  set: Partial<Pick<UploadItem, 'reason' | 'completed_at'>>,
+  set: TransitionSet,
   remove: string[],
 ) {
   const names: Record<string, string> = { '#state': 'state' };
