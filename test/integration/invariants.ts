@@ -183,8 +183,18 @@ export async function violations(scope: Scope): Promise<string[]> {
   return out;
 }
 
-/** Throws with every violation listed. */
-export async function assertInvariants(scope: Scope): Promise<void> {
-  const found = await violations(scope);
-  if (found.length > 0) throw new Error(`invariants violated:\n  ${found.join('\n  ')}`);
+/**
+ * Throws with every violation listed. A released file is collected just after
+ * the transaction that released it (S3 is not part of a DynamoDB transaction),
+ * so the check is repeated for a bounded time until it holds: the invariants
+ * must hold once the requests and events of the test have settled.
+ */
+export async function assertInvariants(scope: Scope, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
+    const found = await violations(scope);
+    if (found.length === 0) return;
+    if (Date.now() >= deadline) throw new Error(`invariants violated:\n  ${found.join('\n  ')}`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
