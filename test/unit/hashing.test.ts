@@ -22,7 +22,7 @@ interface FakeOptions {
   /** Wait before each chunk. */
   chunkMs?: (start: number) => number;
   /** Make a call fail: 'reject' before the body, a number to throw after that many bytes, 'short'/'long' for a wrong body. */
-  fault?: (start: number, call: number) => 'reject' | 'short' | 'long' | number | undefined;
+  fault?: (start: number, call: number) => 'reject' | 'short' | 'long' | 'trailing' | number | undefined;
 }
 
 /**
@@ -61,6 +61,7 @@ function fakeFetcher(data: Buffer, options: FakeOptions = {}) {
             signal.throwIfAborted();
             yield slice.subarray(at, at + chunkSize);
           }
+          if (f === 'trailing') throw new Error(`injected reset after the last byte at ${end}`);
         } finally {
           open--;
         }
@@ -363,6 +364,15 @@ describe('hashRanges', () => {
       expect(cause).toBeInstanceOf(RangeLengthError);
       expect(cause).toMatchObject({ expected: 20_000, received: 19_999 });
       expect((error as Error).message).toMatch(/short body for bytes=40000-59999: got 19999 of 20000 bytes/);
+    });
+
+    it('keeps a range whose every byte arrived before an error', async () => {
+      const data = randomBytes(60_000);
+      const fake = fakeFetcher(data, { fault: () => 'trailing' });
+      const result = await hashRanges({ size: data.length, rangeSize: 20_000, concurrency: 2, fetchRange: fake.fetchRange });
+      expect(result.sha1).toBe(sha1(data));
+      expect(result.stats.retries).toBe(0);
+      expect(fake.calls).toHaveLength(3);
     });
 
     it('rejects a body longer than the range', async () => {

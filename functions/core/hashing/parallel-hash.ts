@@ -273,7 +273,15 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
         slot.done = true;
         if (range.index === cursor) advance();
       } catch (error) {
-        if (!settled) await retry(slot, error);
+        if (settled) return;
+        // Every byte arrived and was counted; an error after the last one (a reset while
+        // closing) takes nothing away, and a retry would have no bytes left to ask for.
+        if (slot.pos === range.length) {
+          slot.done = true;
+          if (range.index === cursor) advance();
+          return;
+        }
+        await retry(slot, error);
       }
     }
 
