@@ -146,6 +146,10 @@ export class ImageServiceStack extends Stack {
       value: this.failureQueue.queueUrl,
       description: 'S3 events the hasher failed on',
     });
+    new CfnOutput(this, 'HasherFunctionName', {
+      value: hasher.function.functionName,
+      description: 'Re-invoke with a failed event to retry it',
+    });
     if (this.auth.cognito) {
       new CfnOutput(this, 'UserPoolId', { value: this.auth.cognito.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.auth.cognito.client.userPoolClientId });

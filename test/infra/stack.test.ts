@@ -418,7 +418,7 @@ describe('alarms and outputs', () => {
 
   it('outputs the API URL, pool and client ids, bucket and table', () => {
     const outputs = template.findOutputs('*');
-    for (const name of ['ApiUrl', 'UserPoolId', 'UserPoolClientId', 'BucketName', 'TableName', 'FailureQueueUrl']) {
+    for (const name of ['ApiUrl', 'UserPoolId', 'UserPoolClientId', 'BucketName', 'TableName', 'FailureQueueUrl', 'HasherFunctionName']) {
       expect(outputs, name).toHaveProperty(name);
     }
     expect(JSON.stringify(outputs.ApiUrl?.Value)).toContain(`${API_BASE}"`);
