@@ -169,6 +169,40 @@ group('multi-part upload and download', () => {
   });
 });
 
+group('ranged download URLs', () => {
+  it.each([1, 2, 7, 600, 10_000])('parts=%i gives exactly that many contiguous ranges that reassemble the file', async (n) => {
+    const image = await createImage();
+    const data = makeContent(0, 100_000);
+    expect((await uploadContent(image.uid, data)).state).toBe('ready');
+    const link = expectData(await call<Link>('GET', `/image/${image.uid}/content?redirect=false&parts=${n}`), 200, 'ranged');
+    const ranges = link.parts ?? [];
+    expect(ranges.length).toBe(n);
+    expect(ranges.map((p) => p.part_number)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    let next = 0;
+    const sizes = new Set<number>();
+    for (const p of ranges) {
+      expect(p).toMatchObject({ start: next, range: `bytes=${p.start}-${p.end}`, url: link.url });
+      sizes.add(p.end - p.start + 1);
+      next = p.end + 1;
+    }
+    expect(next).toBe(data.length);
+    // About equal: sizes differ by at most one byte.
+    expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
+    if (n <= 7) {
+      const pieces = await Promise.all(ranges.map((p) => fetchBytes(p.url, p.range)));
+      expect(Buffer.concat(pieces.map((p) => p.bytes)).equals(data)).toBe(true);
+    }
+  });
+
+  it('parts beyond the size of the file give one range per byte', async () => {
+    const image = await createImage();
+    const data = makeContent(0, 5);
+    expect((await uploadContent(image.uid, data)).state).toBe('ready');
+    const link = expectData(await call<Link>('GET', `/image/${image.uid}/content?parts=9`), 200, 'ranged');
+    expect(link.parts?.map((p) => p.range)).toEqual(['bytes=0-0', 'bytes=1-1', 'bytes=2-2', 'bytes=3-3', 'bytes=4-4']);
+  });
+});
+
 group('no content', () => {
   it('answers 404 with a reason on every content read and on content delete', async () => {
     const image = await createImage();
