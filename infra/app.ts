@@ -1,6 +1,8 @@
 /**
- * CDK entry (`cdk.json`: `npx tsx infra/app.ts`). Without an account in the
- * environment the stack is environment-agnostic, so `cdk synth` works offline.
+ * CDK entry (`cdk.json`: `npx tsx infra/app.ts`). The stack is
+ * environment-agnostic (it looks nothing up), so `cdk synth` works offline
+ * and produces the same template that `cdk deploy` sends to whichever
+ * account and region the caller's credentials name.
  */
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -9,13 +11,10 @@ import { ImageServiceStack } from './image-service-stack.js';
 
 const app = new App();
 const config = loadConfig(app.node);
-const account = process.env.CDK_DEFAULT_ACCOUNT;
-const region = process.env.CDK_DEFAULT_REGION;
 
 const stack = new ImageServiceStack(app, config.stackName, {
   config,
   description: 'Image Service: Image object API on Lambda, DynamoDB and S3',
-  ...(account && region ? { env: { account, region } } : {}),
 });
 Tags.of(stack).add('service', config.serviceName);
 

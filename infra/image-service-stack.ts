@@ -25,8 +25,6 @@ import { addNagSuppressions } from './nag.js';
 
 export interface ImageServiceStackProps extends StackProps {
   readonly config: ServiceConfig;
-  /** Where the Lambda entry files live; the repository's functions/ unless given. */
-  readonly functionsDir?: string;
 }
 
 /** API Gateway gives up on an integration after 30 s; the function should stop first. */
@@ -45,7 +43,7 @@ export class ImageServiceStack extends Stack {
 
   constructor(scope: Construct, id: string, props: ImageServiceStackProps) {
     super(scope, id, props);
-    const { config, functionsDir } = props;
+    const { config } = props;
     this.config = config;
 
     this.storage = new Storage(this, 'Storage', config);
@@ -62,7 +60,7 @@ export class ImageServiceStack extends Stack {
       GROUPS_CLAIM: config.groupsClaim,
       USER_CLAIM: config.userClaim,
     };
-    const fnDefaults = { config, functionsDir } as const;
+    const fnDefaults = { config } as const;
 
     const records = new ServiceFunction(this, 'Records', {
       ...fnDefaults,

@@ -35,8 +35,6 @@ export interface ServiceFunctionProps {
   readonly memorySize: number;
   readonly timeout: Duration;
   readonly environment: Readonly<Record<string, string>>;
-  /** Directory holding `<name>.ts`; the repository's functions/ unless given. */
-  readonly functionsDir?: string;
   /** For functions invoked asynchronously (S3 events): bounded retries and where failed events go. */
   readonly asyncInvoke?: AsyncInvokeOptions;
 }
@@ -64,7 +62,7 @@ export class ServiceFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: entryOf(props.name, props.functionsDir),
+      entry: entryOf(props.name),
       handler: 'handler',
       description: props.description,
       runtime: LAMBDA_RUNTIME,
