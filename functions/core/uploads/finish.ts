@@ -106,6 +106,10 @@ async function switchContent(
     if (image.content_order !== undefined && image.content_order > order) {
       return fail(session, 'superseded: a later upload or removal changed this image first');
     }
+    // Frozen blocks every change to the image's content, including one completed before the freeze.
+    if (image.frozen) {
+      return fail(session, `image "${image.name}" was frozen before its upload was checked; unfreeze it and upload again`);
+    }
     const now = nowSeconds();
     const file: FileItem = {
       ...keys.file(session.upload_id),
