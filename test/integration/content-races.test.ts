@@ -378,6 +378,36 @@ group('two uploads racing on one image', () => {
     await assertInvariants({ images: [image.uid], files: [old.upload_id, accepted.upload_id] });
   });
 
+  it('image frozen while an upload is hashing: a frozen image\'s content does not change', async () => {
+    const image = await createImage();
+    const old = makeContent(0, 1_234);
+    const first = await uploadContent(image.uid, old);
+    const data = makeContent(6, 1);
+    const accepted = await uploadAndComplete(image.uid, data);
+    const frozen = expectData(
+      await call<ImageRecord>('PATCH', `/image/${image.uid}`, { body: { frozen: true } }),
+      200,
+      'freeze',
+    );
+    const end = await waitForState(image.uid, accepted.upload_id);
+    // The record the freeze returned tells which came first.
+    const switchedBeforeFreeze = Object.values(frozen.content).some(
+      (v) => typeof v === 'object' && v !== null && 'uid' in v && v.uid === accepted.upload_id,
+    );
+    if (switchedBeforeFreeze) {
+      expect(end.state).toBe('ready');
+      expect((await downloadFollowing(image.uid)).bytes.equals(data)).toBe(true);
+    } else {
+      expect(end.state).toBe('failed');
+      expect(end.reason).toMatch(/frozen/);
+      expect(await contentUid(image.uid)).toBe(first.upload_id);
+      expect((await downloadFollowing(image.uid)).bytes.equals(old)).toBe(true);
+      expect((await record(image.uid)).last_modified).toBe(frozen.last_modified);
+    }
+    expect((await call('PATCH', `/image/${image.uid}`, { body: { frozen: false } })).status).toBe(200);
+    await assertInvariants({ images: [image.uid], files: [first.upload_id, accepted.upload_id] });
+  });
+
   it('image deleted while an upload is hashing: nothing is left behind', async () => {
     const image = await createImage();
     const old = await uploadContent(image.uid, makeContent(0, 999));
