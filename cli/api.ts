@@ -1,0 +1,130 @@
+/**
+ * The API client: one method per route, each returning the envelope's `data`
+ * or throwing RequestRefused with the service's reason. Network failures and
+ * 502/503/504 on reads are retried a few times; writes are not (a write that
+ * timed out may have happened).
+ */
+import { Failure, RequestRefused } from './errors.js';
+import type { Connection } from './config.js';
+import type {
+  ContentInfo,
+  ContentStat,
+  DownloadLink,
+  ImageList,
+  ImageRecord,
+  UploadSession,
+} from './types.js';
+
+interface Envelope<T> {
+  success: boolean;
+  data?: T;
+  reason?: string;
+  next?: string;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+export interface ApiOptions {
+  /** Called with one line per request, for --verbose. */
+  log?: (line: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const enc = encodeURIComponent;
+
+export class Api {
+  constructor(
+    readonly connection: Connection,
+    private readonly options: ApiOptions = {},
+  ) {}
+
+  async envelope<T>(method: string, path: string, init: { query?: Query; body?: unknown } = {}): Promise<Envelope<T>> {
+    const url = new URL(this.connection.url + path);
+    for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers: Record<string, string> = { authorization: `Bearer ${this.connection.token}`, accept: 'application/json' };
+    let body: string | undefined;
+    if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      headers['content-type'] = 'application/json';
+    }
+    const idempotent = method === 'GET';
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      let res: Response;
+      try {
+        res = await fetch(url, { method, headers, body, redirect: 'manual' });
+      } catch (error) {
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        const why = cause?.code ?? cause?.message ?? (error as Error).message;
+        if (idempotent && attempt < 4) {
+          this.options.log?.(`${method} ${url.pathname}: ${why}; retrying`);
+          await sleep(250 * 2 ** attempt);
+          continue;
+        }
+        throw new Failure(`cannot reach ${this.connection.url} (${why}); check the URL (imgctl config) and your network`);
+      }
+      const text = await res.text();
+      this.options.log?.(`${method} ${url.pathname}${url.search} -> ${res.status} (${Math.round(performance.now() - started)} ms)`);
+      if (idempotent && attempt < 4 && [502, 503, 504].includes(res.status)) {
+        await sleep(250 * 2 ** attempt);
+        continue;
+      }
+      let parsed: Envelope<T> | undefined;
+      try {
+        parsed = JSON.parse(text) as Envelope<T>;
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || typeof parsed !== 'object' || typeof parsed.success !== 'boolean') {
+        throw new RequestRefused(res.status, `HTTP ${res.status} from ${url.pathname}, not the API's JSON: ${text.slice(0, 200) || '(empty body)'}`);
+      }
+      if (!res.ok || !parsed.success) {
+        throw new RequestRefused(res.status, parsed.reason ?? `HTTP ${res.status}`);
+      }
+      return parsed;
+    }
+  }
+
+  async data<T>(method: string, path: string, init: { query?: Query; body?: unknown } = {}): Promise<T> {
+    return (await this.envelope<T>(method, path, init)).data as T;
+  }
+
+  /* Records */
+
+  /** Every image matching the filters, following `next` to the end. */
+  async listAll(filters: { name?: string; parent?: string; distro?: string; limit?: number }): Promise<ImageList> {
+    const all: ImageList = {};
+    let next: string | undefined;
+    do {
+      const page = await this.envelope<ImageList>('GET', '/images', { query: { ...filters, next } });
+      Object.assign(all, page.data ?? {});
+      next = page.next;
+    } while (next !== undefined);
+    return all;
+  }
+
+  getImage = (id: string) => this.data<ImageRecord>('GET', `/image/${enc(id)}`);
+  createImage = (body: Record<string, unknown>) => this.data<string>('POST', '/images', { body });
+  patchImage = (id: string, body: Record<string, unknown>) => this.data<ImageRecord>('PATCH', `/image/${enc(id)}`, { body });
+  replaceImage = (id: string, body: Record<string, unknown>) => this.data<ImageRecord>('PUT', `/image/${enc(id)}`, { body });
+  deleteImage = (id: string) => this.data<string>('DELETE', `/image/${enc(id)}`);
+  cloneImage = (id: string, body: Record<string, unknown>) => this.data<string>('POST', `/image/${enc(id)}/clone`, { body });
+
+  /* Content */
+
+  stat = (id: string) => this.data<ContentStat>('GET', `/image/${enc(id)}/content/stat`);
+  info = (id: string) => this.data<ContentInfo>('GET', `/image/${enc(id)}/content/info`);
+  downloadLink = (id: string, parts?: number) =>
+    this.data<DownloadLink>('GET', `/image/${enc(id)}/content`, { query: { redirect: 'false', parts } });
+  deleteContent = (id: string) => this.data<ImageRecord>('DELETE', `/image/${enc(id)}/content`);
+
+  startUpload = (id: string, body: { size: number; sha1?: string; part_size?: number; fmt?: string }) =>
+    this.data<UploadSession>('PUT', `/image/${enc(id)}/content`, { body });
+  describeUpload = (id: string, uploadId: string) =>
+    this.data<UploadSession>('GET', `/image/${enc(id)}/content/upload/${enc(uploadId)}`);
+  completeUpload = (id: string, uploadId: string, parts: { part_number: number; etag: string }[]) =>
+    this.data<UploadSession>('POST', `/image/${enc(id)}/content/upload/${enc(uploadId)}`, { body: { parts } });
+  abortUpload = (id: string, uploadId: string) =>
+    this.data<UploadSession>('DELETE', `/image/${enc(id)}/content/upload/${enc(uploadId)}`);
+}

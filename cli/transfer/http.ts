@@ -1,0 +1,171 @@
+/**
+ * Byte transfers to and from presigned S3 URLs with node:http(s): a part PUT
+ * streams its file range with an exact Content-Length and nothing else (the
+ * URL carries the signature; extra checksum headers would break it); a range
+ * GET streams into the target file at its offset. Keep-alive agents reuse
+ * connections across parts.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+
+const IDLE_TIMEOUT_MS = 60_000;
+const WRITE_BLOCK = 1024 * 1024;
+
+const agents = {
+  http: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
+  https: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+};
+
+/** S3 answered with an error status; `code` is S3's error code when the body names one. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    body: string,
+  ) {
+    super(`HTTP ${status}${code ? ` ${code}` : ''}${body ? `: ${s3Message(body)}` : ''}`);
+    this.name = 'HttpStatusError';
+  }
+}
+
+function s3Message(body: string): string {
+  const m = /<Message>([^<]*)<\/Message>/.exec(body);
+  return (m?.[1] ?? body).slice(0, 300);
+}
+
+/** The URL no longer works (expired or otherwise refused): ask for a fresh one. */
+export const isExpiredUrl = (error: unknown): boolean =>
+  error instanceof HttpStatusError &&
+  (error.status === 403 || error.code === 'ExpiredToken' || error.code === 'AccessDenied' || error.code === 'RequestExpired');
+
+/** Worth another try: network errors, timeouts, 5xx, 408, 429 (and expired URLs, after renewal). */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof HttpStatusError) return error.status >= 500 || error.status === 408 || error.status === 429 || isExpiredUrl(error);
+  return true;
+}
+
+function send(method: string, url: string, headers: Record<string, string | number>) {
+  const u = new URL(url);
+  const secure = u.protocol === 'https:';
+  const req = (secure ? httpsRequest : httpRequest)(u, { method, headers, agent: secure ? agents.https : agents.http });
+  req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
+  return req;
+}
+
+function responseOf(req: ReturnType<typeof send>): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', reject);
+  });
+}
+
+async function failIfError(res: IncomingMessage): Promise<void> {
+  const status = res.statusCode ?? 0;
+  if (status >= 200 && status < 300) return;
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks).toString('utf8');
+  throw new HttpStatusError(status, /<Code>([^<]*)<\/Code>/.exec(body)?.[1], body);
+}
+
+/**
+ * PUTs `length` bytes of `path` from `start` to a presigned part URL; returns
+ * S3's ETag. `onBytes` sees every chunk sent (negative on failure, to undo).
+ */
+export async function putFileRange(
+  url: string,
+  path: string,
+  start: number,
+  length: number,
+  onBytes: (n: number) => void,
+): Promise<string> {
+  let sent = 0;
+  const source = createReadStream(path, { start, end: start + length - 1, highWaterMark: WRITE_BLOCK });
+  try {
+    const req = send('PUT', url, { 'content-length': length });
+    const response = responseOf(req);
+    // A read error ends the request with that error.
+    source.on('data', (chunk) => {
+      sent += chunk.length;
+      onBytes(chunk.length);
+    });
+    source.once('error', (error) => req.destroy(error));
+    source.pipe(req);
+    const res = await response;
+    await failIfError(res);
+    res.resume();
+    const etag = res.headers.etag;
+    if (!etag) throw new Error('S3 answered the part PUT without an ETag header');
+    if (sent !== length) throw new Error(`sent ${sent} of ${length} bytes`);
+    return etag;
+  } catch (error) {
+    onBytes(-sent);
+    throw error;
+  } finally {
+    source.destroy();
+  }
+}
+
+/**
+ * GETs bytes `start..end` (inclusive) of `url` into `file` at the same
+ * offsets. `onBytes` sees every block written (negative on failure).
+ */
+export async function getRangeInto(
+  url: string,
+  start: number,
+  end: number,
+  file: FileHandle,
+  onBytes: (n: number) => void,
+): Promise<void> {
+  let written = 0;
+  try {
+    const req = send('GET', url, { range: `bytes=${start}-${end}` });
+    const response = responseOf(req);
+    req.end();
+    const res = await response;
+    await failIfError(res);
+    const expected = end - start + 1;
+    if (res.statusCode !== 206 && !(res.statusCode === 200 && start === 0 && Number(res.headers['content-length']) === expected)) {
+      res.resume();
+      throw new Error(`S3 answered a range request with ${res.statusCode} (no 206 Partial Content)`);
+    }
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pendingBytes === 0) return;
+      const block = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      await writeFully(file, block, start + written);
+      written += block.length;
+      onBytes(block.length);
+    };
+    for await (const chunk of res) {
+      const buf = chunk as Buffer;
+      if (written + pendingBytes + buf.length > expected) throw new Error(`S3 sent more than the ${expected} bytes asked for`);
+      pending.push(buf);
+      pendingBytes += buf.length;
+      if (pendingBytes >= WRITE_BLOCK) await flush();
+    }
+    await flush();
+    if (written !== expected) throw new Error(`the range ended after ${written} of ${expected} bytes`);
+  } catch (error) {
+    onBytes(-written);
+    throw error;
+  }
+}
+
+async function writeFully(file: FileHandle, block: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < block.length) {
+    const { bytesWritten } = await file.write(block, off, block.length - off, position + off);
+    off += bytesWritten;
+  }
+}
+
+export function closeAgents(): void {
+  agents.http.destroy();
+  agents.https.destroy();
+}

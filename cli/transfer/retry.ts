@@ -1,0 +1,48 @@
+/** Retries with exponential backoff and full jitter, and a small worker pool. */
+import { isRetryable } from './http.js';
+
+export interface RetryOptions {
+  /** Attempts after the first. */
+  retries: number;
+  /** First backoff; doubles each time, capped at 20 s. */
+  baseMs?: number;
+  log?: (line: string) => void;
+  what: string;
+  /** Runs before the next attempt (e.g. renew an expired URL). */
+  beforeRetry?: (error: unknown) => Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  const base = options.baseMs ?? 500;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (attempt >= options.retries || !isRetryable(error)) throw error;
+      const wait = Math.random() * Math.min(20_000, base * 2 ** attempt);
+      options.log?.(`${options.what}: ${(error as Error).message}; retry ${attempt + 1}/${options.retries} in ${Math.round(wait)} ms`);
+      await sleep(wait);
+      await options.beforeRetry?.(error);
+    }
+  }
+}
+
+/** Runs `work` on every item with at most `concurrency` at a time; the first error stops new work. */
+export async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  if (failed) throw failed.error;
+}

@@ -1,0 +1,111 @@
+/**
+ * Resumable-transfer state on disk.
+ * - Uploads: `<state dir>/uploads/<image uid>.json` names the open session and
+ *   the file it is for (absolute path, size, mtime) with the file's sha1, so
+ *   `imgctl upload ID FILE` again resumes it instead of starting over.
+ * - Downloads: a `<FILE>.part` sidecar next to the target lists the byte
+ *   ranges already written and the checksum they belong to.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stateDir, writeJsonPrivate } from '../config.js';
+
+export interface FileIdentity {
+  path: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface UploadRecord extends FileIdentity {
+  version: 1;
+  image: string;
+  upload_id: string;
+  sha1: string;
+  part_size: number;
+  started_at: string;
+}
+
+export interface DownloadRecord {
+  version: 1;
+  image: string;
+  chksum: string;
+  size: number;
+  /** Written ranges, inclusive [start, end], sorted and merged. */
+  done: [number, number][];
+}
+
+export const uploadStateFile = (imageUid: string): string => join(stateDir(), 'uploads', `${imageUid}.json`);
+export const sidecarOf = (target: string): string => `${target}.part`;
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as unknown;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // A torn or foreign file: treat it as absent.
+    return undefined;
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export async function loadUploadRecord(imageUid: string): Promise<UploadRecord | undefined> {
+  const v = await readJson(uploadStateFile(imageUid));
+  if (!isObject(v) || v['version'] !== 1 || typeof v['upload_id'] !== 'string' || typeof v['sha1'] !== 'string') return undefined;
+  if (typeof v['path'] !== 'string' || typeof v['size'] !== 'number' || typeof v['mtimeMs'] !== 'number') return undefined;
+  return v as unknown as UploadRecord;
+}
+
+export const saveUploadRecord = (record: UploadRecord): Promise<void> => writeJsonPrivate(uploadStateFile(record.image), record);
+export const removeUploadRecord = (imageUid: string): Promise<void> => rm(uploadStateFile(imageUid), { force: true });
+
+export const sameFile = (a: FileIdentity, b: FileIdentity): boolean =>
+  a.path === b.path && a.size === b.size && a.mtimeMs === b.mtimeMs;
+
+export async function loadDownloadRecord(target: string): Promise<DownloadRecord | undefined> {
+  const v = await readJson(sidecarOf(target));
+  if (!isObject(v) || v['version'] !== 1 || typeof v['chksum'] !== 'string' || typeof v['size'] !== 'number') return undefined;
+  const done = v['done'];
+  if (!Array.isArray(done) || !done.every((r) => Array.isArray(r) && r.length === 2 && r.every((n) => Number.isInteger(n)))) {
+    return undefined;
+  }
+  return v as unknown as DownloadRecord;
+}
+
+export const saveDownloadRecord = (target: string, record: DownloadRecord): Promise<void> =>
+  writeJsonPrivate(sidecarOf(target), record);
+export const removeDownloadRecord = (target: string): Promise<void> => rm(sidecarOf(target), { force: true });
+
+/* Ranges */
+
+/** Adds [start, end] to sorted, merged ranges. */
+export function addRange(ranges: [number, number][], start: number, end: number): [number, number][] {
+  const all = [...ranges, [start, end] as [number, number]].sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const [s, e] of all) {
+    const last = merged.at(-1);
+    if (last && s <= last[1] + 1) last[1] = Math.max(last[1], e);
+    else merged.push([s, e]);
+  }
+  return merged;
+}
+
+/** The ranges of [0, size) not covered, cut into pieces of at most `chunk` bytes. */
+export function missingChunks(done: [number, number][], size: number, chunk: number): [number, number][] {
+  const out: [number, number][] = [];
+  let pos = 0;
+  const gaps: [number, number][] = [];
+  for (const [s, e] of done) {
+    if (s > pos) gaps.push([pos, Math.min(s, size) - 1]);
+    pos = Math.max(pos, e + 1);
+  }
+  if (pos < size) gaps.push([pos, size - 1]);
+  for (const [s, e] of gaps) for (let p = s; p <= e; p += chunk) out.push([p, Math.min(e, p + chunk - 1)]);
+  return out;
+}
+
+/** Bytes covered by the ranges. */
+export const coveredBytes = (done: [number, number][]): number => done.reduce((n, [s, e]) => n + e - s + 1, 0);
+
+/** First byte not covered from 0. */
+export const prefixEnd = (done: [number, number][]): number => (done[0] && done[0][0] === 0 ? done[0][1] + 1 : 0);
