@@ -88,12 +88,13 @@ export class Api extends Construct {
 
     for (const route of ROUTES) {
       const path = `${API_BASE}${route.path}`;
-      this.routes.push(new HttpRoute(this, routeKey(route).replace(/[^A-Za-z0-9]+/g, '-'), {
+      const httpRoute = new HttpRoute(this, routeKey(route).replace(/[^A-Za-z0-9]+/g, '-'), {
         httpApi: this.httpApi,
         routeKey: HttpRouteKey.with(path, HttpMethod[route.method]),
         integration: integrations[route.fn],
         authorizer: props.authorizer,
-      }));
+      });
+      this.routes.push(httpRoute);
     }
 
     // No authorizer: unknown paths get the envelope's 404 rather than API Gateway's bare one.

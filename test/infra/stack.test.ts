@@ -343,6 +343,18 @@ describe('HTTP API', () => {
     expect(route?.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integrationFor(ids.records) }]] });
   });
 
+  it('API Gateway may invoke the functions only through this API', () => {
+    const apiId = logicalId(stack.api.httpApi);
+    const perms = Object.values(template.findResources('AWS::Lambda::Permission'))
+      .map((p) => p.Properties as { Principal: string; SourceArn: unknown; FunctionName: unknown })
+      .filter((p) => p.Principal === 'apigateway.amazonaws.com');
+    expect(perms.length).toBeGreaterThanOrEqual(ROUTES.length);
+    for (const p of perms) {
+      expect(JSON.stringify(p.SourceArn)).toContain(`{"Ref":"${apiId}"}`);
+      expect([arnOf(ids.records), arnOf(ids.content)]).toContainEqual(p.FunctionName);
+    }
+  });
+
   it('integrations use payload format 2.0', () => {
     for (const i of Object.values(template.findResources('AWS::ApiGatewayV2::Integration'))) {
       expect(i.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
