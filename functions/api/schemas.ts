@@ -2,7 +2,7 @@
  * Request shapes, validated at the edge. Optional text fields take `null` to
  * clear them; empty strings are refused so that "unset" has one spelling.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const NAME_RULE = 'must start with a letter and contain only letters, digits, ".", "_" and "-"';
 

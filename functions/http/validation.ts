@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { invalid } from '../core/errors.js';
 
 /** Validates with zod and turns its issues into one readable reason. */
