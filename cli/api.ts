@@ -59,7 +59,7 @@ export class Api {
         const why = cause?.code ?? cause?.message ?? (error as Error).message;
         if (idempotent && attempt < 4) {
           this.options.log?.(`${method} ${url.pathname}: ${why}; retrying`);
-          await sleep(250 * 2 ** attempt);
+          await sleep(250 * 2 ** (attempt - 1));
           continue;
         }
         throw new Failure(`cannot reach ${this.connection.url} (${why}); check the URL (imgctl config) and your network`);
@@ -67,7 +67,7 @@ export class Api {
       const text = await res.text();
       this.options.log?.(`${method} ${url.pathname}${url.search} -> ${res.status} (${Math.round(performance.now() - started)} ms)`);
       if (idempotent && attempt < 4 && [502, 503, 504].includes(res.status)) {
-        await sleep(250 * 2 ** attempt);
+        await sleep(250 * 2 ** (attempt - 1));
         continue;
       }
       let parsed: Envelope<T> | undefined;

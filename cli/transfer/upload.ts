@@ -52,9 +52,9 @@ const TERMINAL = new Set(['ready', 'failed', 'aborted', 'expired']);
 
 export async function upload(api: Api, out: Output, id: string, file: string, options: UploadOptions): Promise<UploadResult> {
   const started = performance.now();
+  const identity = await identify(file);
   const image = await api.getImage(id);
   const uid = image.uid;
-  const identity = await identify(file);
 
   let record = await loadUploadRecord(uid);
   let session: UploadSession | undefined;

@@ -1,0 +1,168 @@
+/**
+ * imgctl upload / download against the local stack: parallel parts, resume
+ * after a killed process (only the missing parts or ranges move), checksum
+ * verification, and refusals.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { call, createImage, stack } from '../integration/api.js';
+import { countLines, expectCode, imgctl, newHome, sha1OfFile } from './helpers.js';
+
+const MIB = 1024 * 1024;
+let home: string;
+const run = (args: string[], options: Partial<Parameters<typeof imgctl>[1]> = {}) => imgctl(args, { home, ...options });
+
+/** The upload state imgctl keeps for an image (upload id and file identity). */
+async function uploadState(uid: string): Promise<{ upload_id: string; path: string; size: number } | undefined> {
+  try {
+    return JSON.parse(await readFile(join(home, '.local/state/imgctl/uploads', `${uid}.json`), 'utf8')) as {
+      upload_id: string;
+      path: string;
+      size: number;
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+async function randomFile(name: string, size: number): Promise<string> {
+  const path = join(home, name);
+  await writeFile(path, randomBytes(size));
+  return path;
+}
+
+const PART_SENT = /^\[imgctl\] part \d+\/\d+ sent/;
+const RANGE_WRITTEN = /^\[imgctl\] range \d+-\d+ written/;
+
+beforeAll(async () => {
+  home = await newHome();
+});
+
+describe('upload and download', () => {
+  it('uploads 16 MiB in 5 MiB parts, the service agrees on the sha1, and it downloads back intact', async () => {
+    const image = await createImage();
+    const file = await randomFile('big.img', 16 * MIB + 123);
+    const sha1 = await sha1OfFile(file);
+
+    const up = expectCode(await run(['upload', image.name, file, '--part-size', '5M', '-c', '4', '-v']), 0);
+    expect(countLines(up.stderr, PART_SENT)).toBe(4);
+    expect(up.stdout).toContain(`sha1:${sha1} checked by the service`);
+    // Not a terminal: no progress bar drawn.
+    expect(up.stderr).not.toMatch(/\r|\u2588|\u2591/);
+    expect(await uploadState(image.uid)).toBeUndefined();
+
+    const info = JSON.parse(expectCode(await run(['info', image.name, '--json']), 0).stdout) as Record<string, unknown>;
+    expect(info).toEqual((await call('GET', `/image/${image.uid}/content/info`)).body.data);
+    expect(info).toMatchObject({ size: 16 * MIB + 123, chksum: `sha1:${sha1}`, refcnt: 1, fmt: 'cwsquash' });
+    const statJson = JSON.parse(expectCode(await run(['stat', image.uid, '--json']), 0).stdout) as Record<string, unknown>;
+    expect(statJson).toEqual({ size: 16 * MIB + 123, mtime: info['mtime'] });
+    expect(expectCode(await run(['info', image.name]), 0).stdout).toMatch(/chksum:\s+sha1:[0-9a-f]{40}/);
+    expect(expectCode(await run(['stat', image.name]), 0).stdout).toMatch(/size:\s+16\.0 MiB \(16777339 bytes\)/);
+
+    // The default target is <name>.<fmt> in the working directory.
+    const dl = expectCode(await run(['download', image.name, '--chunk-size', '4M', '-q'], { cwd: home }), 0);
+    expect(dl.stderr).toBe('');
+    const target = join(home, `${image.name}.cwsquash`);
+    expect(await sha1OfFile(target)).toBe(sha1);
+    expect(await readdir(home)).not.toContain(`${image.name}.cwsquash.part`);
+
+    // An existing file is not overwritten without --force.
+    const exists = expectCode(await run(['download', image.name, target]), 1);
+    expect(exists.stderr).toContain('--force');
+    expectCode(await run(['download', image.name, target, '--force', '-q']), 0);
+
+    // A reader may download but not upload.
+    expectCode(await run(['download', image.uid, join(home, 'by-reader.img'), '-q'], { token: stack().tokens.reader }), 0);
+    const refused = expectCode(await run(['upload', image.uid, file], { token: stack().tokens.reader }), 1);
+    expect(refused.stderr).toMatch(/refused \(HTTP 403\).*admin/);
+  });
+
+  it('an upload killed after 2 of 4 parts resumes with only the missing parts and ends with a matching sha1', async () => {
+    const image = await createImage();
+    const file = await randomFile('resume.img', 16 * MIB + 7);
+    const sha1 = await sha1OfFile(file);
+
+    const killed = await run(['upload', image.name, file, '--part-size', '5M', '-c', '1', '-v'], {
+      env: { IMGCTL_TEST_KILL_AFTER_PARTS: '2' },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    expect(countLines(killed.stderr, PART_SENT)).toBe(2);
+
+    // What S3 holds before the resume: the two parts sent.
+    const state = await uploadState(image.uid);
+    expect(state).toMatchObject({ path: file, size: 16 * MIB + 7 });
+    const session = (await call<{ state: string; parts_done: unknown[]; part_count: number }>(
+      'GET',
+      `/image/${image.uid}/content/upload/${state?.upload_id ?? ''}`,
+    )).body.data;
+    expect(session).toMatchObject({ state: 'uploading', part_count: 4 });
+    expect(session?.parts_done).toHaveLength(2);
+
+    const resumed = expectCode(await run(['upload', image.name, file, '-v']), 0);
+    expect(resumed.stderr).toContain(`resuming upload ${state?.upload_id ?? ''}: S3 holds 2 of 4 parts`);
+    expect(countLines(resumed.stderr, PART_SENT)).toBe(2);
+    expect(resumed.stderr).not.toMatch(/PUT \/api\/v1\/image\/[0-9a-f]+\/content -> 201/);
+    expect(resumed.stdout).toContain(`sha1:${sha1} checked by the service`);
+    expect((await call('GET', `/image/${image.uid}/content/info`)).body.data).toMatchObject({ chksum: `sha1:${sha1}` });
+    expect(await uploadState(image.uid)).toBeUndefined();
+  });
+
+  it('a file changed after an interrupted upload starts a new session and aborts the old one', async () => {
+    const image = await createImage();
+    const file = await randomFile('changed.img', 11 * MIB);
+    await run(['upload', image.name, file, '--part-size', '5M', '-c', '1'], { env: { IMGCTL_TEST_KILL_AFTER_PARTS: '1' } });
+    const old = await uploadState(image.uid);
+    expect(old).toBeDefined();
+    await writeFile(file, randomBytes(11 * MIB));
+    await utimes(file, new Date(), new Date(Date.now() + 5000));
+
+    const again = expectCode(await run(['upload', image.name, file, '--part-size', '5M']), 0);
+    expect(again.stderr).toContain('starting over');
+    const oldSession = (await call<{ state: string }>('GET', `/image/${image.uid}/content/upload/${old?.upload_id ?? ''}`)).body.data;
+    expect(oldSession?.state).toBe('aborted');
+    expect((await call('GET', `/image/${image.uid}/content/info`)).body.data).toMatchObject({ chksum: `sha1:${await sha1OfFile(file)}` });
+  });
+
+  it('a download killed mid-way resumes only the missing ranges; a corrupted partial file fails verification (exit 3) and is kept', async () => {
+    const image = await createImage();
+    const file = await randomFile('source.img', 12 * MIB + 5);
+    const sha1 = await sha1OfFile(file);
+    expectCode(await run(['upload', image.uid, file, '--part-size', '5M', '-q']), 0);
+
+    const target = join(home, 'partial.img');
+    const killed = await run(['download', image.name, target, '--chunk-size', '3M', '-c', '1'], {
+      env: { IMGCTL_TEST_KILL_AFTER_CHUNKS: '2' },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const sidecar = JSON.parse(await readFile(`${target}.part`, 'utf8')) as { done: [number, number][]; chksum: string };
+    expect(sidecar).toMatchObject({ chksum: `sha1:${sha1}`, done: [[0, 6 * MIB - 1]] });
+
+    const resumed = expectCode(await run(['download', image.name, target, '--chunk-size', '3M', '-v']), 0);
+    expect(resumed.stderr).toContain('resuming');
+    // 12 MiB + 5 bytes, 6 MiB already there: ranges of 3, 3 and the 5-byte tail.
+    expect(countLines(resumed.stderr, RANGE_WRITTEN)).toBe(3);
+    expect(await sha1OfFile(target)).toBe(sha1);
+
+    // Interrupted again, then the written part is damaged on disk before the resume.
+    const damaged = join(home, 'damaged.img');
+    await run(['download', image.name, damaged, '--chunk-size', '3M', '-c', '1'], { env: { IMGCTL_TEST_KILL_AFTER_CHUNKS: '1' } });
+    const bytes = await readFile(damaged);
+    bytes[1000] = (bytes[1000] ?? 0) ^ 0xff;
+    await writeFile(damaged, bytes);
+    const failed = expectCode(await run(['download', image.name, damaged, '--chunk-size', '3M']), 3);
+    expect(failed.stderr).toMatch(/damaged\.img does not match the image: it hashes to sha1:[0-9a-f]{40}, the service says sha1:/);
+    expect(failed.stderr).toContain('kept');
+    expect((await stat(damaged)).size).toBe(12 * MIB + 5);
+  });
+
+  it('refuses an upload to a frozen image with the reason', async () => {
+    const image = await createImage({ frozen: true });
+    const file = await randomFile('frozen.img', 1000);
+    const refused = expectCode(await run(['upload', image.name, file]), 1);
+    expect(refused.stderr).toMatch(/refused \(HTTP 403\): .*frozen/);
+    const noContent = expectCode(await run(['info', image.name]), 1);
+    expect(noContent.stderr).toMatch(/refused \(HTTP 404\): .*no content/);
+  });
+});
