@@ -84,7 +84,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.s3Port ?? 0,
       bucket,
       onEvent: (event) => {
-        const delivery = deliver(event).finally(() => pending.delete(delivery));
+        // The same filter as the bucket notification on AWS: objects created under content/.
+        const records = event.Records.filter(
+          (r) => r.eventName.startsWith('ObjectCreated:') && r.s3.object.key.startsWith('content/'),
+        );
+        if (records.length === 0) return;
+        const delivery = deliver({ Records: records }).finally(() => pending.delete(delivery));
         pending.add(delivery);
       },
     });

@@ -155,10 +155,14 @@ export async function completeUpload(
   try {
     await storage.completeMultipart(session.key, session.s3_upload_id, listed);
   } catch (error) {
-    await repo.transition(session.upload_id, 'hashing', 'uploading', {}, ['completed_at']);
-    if (error instanceof S3ServiceException && (error.$metadata.httpStatusCode ?? 500) < 500) {
-      throw invalid(`S3 refused to complete the upload: ${error.name}: ${error.message}`);
+    const refused = error instanceof S3ServiceException && (error.$metadata.httpStatusCode ?? 500) < 500;
+    // A 5xx or a lost answer may hide a completion that happened: if S3 no longer
+    // knows the multipart upload, it completed, and the hasher's event will follow.
+    if (!refused && (await storage.listParts(session.key, session.s3_upload_id).catch(() => [])) === undefined) {
+      return view({ ...session, state: 'hashing' });
     }
+    await repo.transition(session.upload_id, 'hashing', 'uploading', {}, ['completed_at']);
+    if (refused) throw invalid(`S3 refused to complete the upload: ${error.name}: ${error.message}`);
     throw error;
   }
   return view({ ...session, state: 'hashing' });
