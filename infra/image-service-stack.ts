@@ -4,6 +4,8 @@
  * queue, alarms and outputs.
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { EventType } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
@@ -16,6 +18,7 @@ import { Auth } from './constructs/auth.js';
 import {
   CONTENT_OBJECT_ACTIONS,
   HASHER_OBJECT_ACTIONS,
+  SWEEPER_OBJECT_ACTIONS,
   grantContentObjects,
   grantTable,
 } from './constructs/grants.js';
@@ -31,13 +34,14 @@ export interface ImageServiceStackProps extends StackProps {
 const API_FUNCTION_TIMEOUT = Duration.seconds(29);
 /** Lambda's maximum: hashing a 50 GB file takes minutes. */
 const HASHER_TIMEOUT = Duration.minutes(15);
+const SWEEPER_TIMEOUT = Duration.minutes(5);
 
 export class ImageServiceStack extends Stack {
   readonly config: ServiceConfig;
   readonly storage: Storage;
   readonly auth: Auth;
   readonly api: Api;
-  readonly functions: Readonly<Record<'records' | 'content' | 'hasher', ServiceFunction>>;
+  readonly functions: Readonly<Record<'records' | 'content' | 'hasher' | 'sweeper', ServiceFunction>>;
   readonly failureQueue: Queue;
   readonly alarms: Alarms;
 
@@ -122,7 +126,24 @@ export class ImageServiceStack extends Stack {
       prefix: CONTENT_PREFIX,
     });
 
-    this.functions = { records, content, hasher };
+    // Finishes clean-ups that failed after their transaction (an unreferenced file left in S3).
+    const sweeper = new ServiceFunction(this, 'Sweeper', {
+      ...fnDefaults,
+      name: 'sweeper',
+      description: 'Collects content files left unreferenced by a failed clean-up',
+      memorySize: 256,
+      timeout: SWEEPER_TIMEOUT,
+      environment: { ...common, BUCKET_NAME: bucket.bucketName },
+    });
+    grantTable(sweeper.function, table);
+    grantContentObjects(sweeper.function, bucket, SWEEPER_OBJECT_ACTIONS);
+    new Rule(this, 'SweepSchedule', {
+      description: 'Runs the sweeper hourly',
+      schedule: Schedule.rate(Duration.hours(1)),
+      targets: [new LambdaFunction(sweeper.function, { retryAttempts: 2 })],
+    });
+
+    this.functions = { records, content, hasher, sweeper };
 
     this.api = new Api(this, 'Api', {
       config,
@@ -131,7 +152,12 @@ export class ImageServiceStack extends Stack {
     });
 
     this.alarms = new Alarms(this, 'Alarms', {
-      functions: { records: records.function, content: content.function, hasher: hasher.function },
+      functions: {
+        records: records.function,
+        content: content.function,
+        hasher: hasher.function,
+        sweeper: sweeper.function,
+      },
       failureQueue: this.failureQueue,
       httpApi: this.api.httpApi,
       alarmTopicArn: config.alarmTopicArn,

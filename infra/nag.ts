@@ -24,7 +24,7 @@ export function addNagSuppressions(stack: ImageServiceStack): void {
       'Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
     );
   }
-  for (const fn of [stack.functions.content, stack.functions.hasher]) {
+  for (const fn of [stack.functions.content, stack.functions.hasher, stack.functions.sweeper]) {
     ack(
       fn.role,
       `IAM5[Resource::<${bucketLogicalId}.Arn>/${CONTENT_PREFIX}*]`,

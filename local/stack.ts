@@ -30,6 +30,8 @@ export interface LocalStackOptions {
   accessLog?: (line: string) => void;
   /** Seconds a presigned URL lives (UPLOAD_URL_EXPIRY_SECONDS). */
   urlExpirySeconds?: number;
+  /** How often the sweeper runs (default hourly, as on AWS). */
+  sweepIntervalSeconds?: number;
 }
 
 export interface LocalStack {
@@ -50,6 +52,7 @@ export interface LocalStack {
 
 /** The hasher's deadline on Lambda, mirrored so the local run fails the same way. */
 const HASHER_TIMEOUT_MS = 15 * 60 * 1000;
+const SWEEPER_TIMEOUT_MS = 5 * 60 * 1000;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   // Lambda runs Node.js 22+; this machine's Node 20 is fine for the local stack.
@@ -118,12 +121,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     // Imported only now: the handlers' modules read the environment set above.
-    const [{ handler: records }, { handler: content }, { handler: hasher }] = await Promise.all([
+    const [{ handler: records }, { handler: content }, { handler: hasher }, { handler: sweeper }] = await Promise.all([
       import('../functions/records.js'),
       import('../functions/content.js'),
       import('../functions/hasher.js'),
+      import('../functions/sweeper.js'),
     ]);
     deliver = (event) => invokeAsync(() => hasher(event, lambdaContext('image-service-hasher', HASHER_TIMEOUT_MS)));
+
+    // The sweeper runs on a schedule on AWS; here once at start and then every interval.
+    const sweep = () =>
+      sweeper({}, lambdaContext('image-service-sweeper', SWEEPER_TIMEOUT_MS)).catch((error: unknown) =>
+        console.error('sweeper:', error instanceof Error ? error.message : error),
+      );
+    void sweep();
+    const sweepTimer = setInterval(() => void sweep(), (options.sweepIntervalSeconds ?? 3600) * 1000);
+    sweepTimer.unref();
+    stops.push(() => clearInterval(sweepTimer));
 
     const server = createGateway({
       keys,

@@ -44,6 +44,9 @@ export const CONTENT_OBJECT_ACTIONS = [
 /** The hasher reads each new file and deletes files whose last reference it released. */
 export const HASHER_OBJECT_ACTIONS = ['s3:GetObject', 's3:DeleteObject'] as const;
 
+/** The sweeper only deletes files nothing refers to any more. */
+export const SWEEPER_OBJECT_ACTIONS = ['s3:DeleteObject'] as const;
+
 export function grantTable(fn: IFunction, table: ITable): void {
   fn.addToRolePolicy(new PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [table.tableArn] }));
   fn.addToRolePolicy(

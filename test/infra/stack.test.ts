@@ -7,7 +7,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { API_BASE, ROUTES, routeKey } from '../../functions/routes.js';
 import { LAMBDA_RUNTIME } from '../../infra/bundling.js';
-import { CONTENT_OBJECT_ACTIONS, HASHER_OBJECT_ACTIONS, INDEX_ACTIONS, TABLE_ITEM_ACTIONS } from '../../infra/constructs/grants.js';
+import {
+  CONTENT_OBJECT_ACTIONS,
+  HASHER_OBJECT_ACTIONS,
+  INDEX_ACTIONS,
+  SWEEPER_OBJECT_ACTIONS,
+  TABLE_ITEM_ACTIONS,
+} from '../../infra/constructs/grants.js';
 import type { ImageServiceStack } from '../../infra/image-service-stack.js';
 import { allowedPairs, arnOf, arnWith, buildStack, logicalId, pair } from './helpers.js';
 
@@ -21,7 +27,8 @@ let ids: {
   records: string;
   content: string;
   hasher: string;
-  roles: Record<'records' | 'content' | 'hasher', string>;
+  sweeper: string;
+  roles: Record<'records' | 'content' | 'hasher' | 'sweeper', string>;
 };
 
 beforeAll(() => {
@@ -35,7 +42,13 @@ beforeAll(() => {
     records: logicalId(f.records.function),
     content: logicalId(f.content.function),
     hasher: logicalId(f.hasher.function),
-    roles: { records: logicalId(f.records.role), content: logicalId(f.content.role), hasher: logicalId(f.hasher.role) },
+    sweeper: logicalId(f.sweeper.function),
+    roles: {
+      records: logicalId(f.records.role),
+      content: logicalId(f.content.role),
+      hasher: logicalId(f.hasher.role),
+      sweeper: logicalId(f.sweeper.role),
+    },
   };
 });
 
@@ -138,7 +151,7 @@ describe('content bucket', () => {
 });
 
 describe('functions', () => {
-  const names = ['records', 'content', 'hasher'] as const;
+  const names = ['records', 'content', 'hasher', 'sweeper'] as const;
 
   it.each(names)('%s: supported Node.js runtime on arm64, ESM bundle, active tracing, own log group', (name) => {
     const fn = props('AWS::Lambda::Function', ids[name]);
@@ -235,6 +248,19 @@ describe('least privilege', () => {
     expect([...allowedPairs(template, ids.roles.hasher)].sort()).toEqual(
       [...logs(ids.hasher), ...xray, ...table(ids.table), ...objects(HASHER_OBJECT_ACTIONS), ...sqs].sort(),
     );
+  });
+
+  it('sweeper: delete on content/* and the table, nothing else', () => {
+    expect([...allowedPairs(template, ids.roles.sweeper)].sort()).toEqual(
+      [...logs(ids.sweeper), ...xray, ...table(ids.table), ...objects(SWEEPER_OBJECT_ACTIONS)].sort(),
+    );
+  });
+
+  it('sweeper: runs hourly on an EventBridge schedule', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      Targets: Match.arrayWith([Match.objectLike({ Arn: arnOf(ids.sweeper) })]),
+    });
   });
 
   it('no wildcard actions anywhere, and Resource "*" only for X-Ray', () => {
@@ -418,14 +444,15 @@ describe('alarms and outputs', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
       (a) => a.Properties as { MetricName: string; Namespace: string; Dimensions: { Value: unknown }[] },
     );
-    for (const fn of [ids.records, ids.content, ids.hasher]) {
+    for (const fn of [ids.records, ids.content, ids.hasher, ids.sweeper]) {
       for (const metric of ['Errors', 'Throttles']) {
         expect(alarms.some((a) => a.MetricName === metric && JSON.stringify(a.Dimensions).includes(`"${fn}"`))).toBe(true);
       }
     }
     expect(alarms.some((a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a.Dimensions).includes(ids.queue))).toBe(true);
     expect(alarms.some((a) => a.Namespace === 'AWS/ApiGateway' && a.MetricName === '5xx')).toBe(true);
-    expect(alarms).toHaveLength(8);
+    // Errors and throttles of four functions, the failure queue, API 5xx.
+    expect(alarms).toHaveLength(10);
   });
 
   it('outputs the API URL, pool and client ids, bucket and table', () => {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../infra/bundling.js';
+import { FUNCTION_NAMES, REPO_ROOT } from '../../infra/bundling.js';
 
 const CLI = join(REPO_ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk');
 
@@ -69,7 +69,7 @@ describe('cdk synth (offline)', () => {
     expect(String(run.stderr)).not.toMatch(/AwsSolutions-\w+/);
   });
 
-  it('produces an environment-agnostic template with the three functions', () => {
+  it('produces an environment-agnostic template with our four functions', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'cdk.out', 'manifest.json'), 'utf8')) as {
       artifacts: Record<string, { environment?: string; type: string }>;
       missing?: unknown[];
@@ -80,14 +80,14 @@ describe('cdk synth (offline)', () => {
     const functions = Object.values(template.Resources).filter(
       isOurFunction,
     );
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(FUNCTION_NAMES.length);
   });
 
   it('bundles each function as minified ESM with a source map and the AWS SDK inside', () => {
     const assets = Object.values(template.Resources)
       .filter(isOurFunction)
       .map((r) => String(r.Metadata?.['aws:asset:path']));
-    expect(assets).toHaveLength(3);
+    expect(assets).toHaveLength(FUNCTION_NAMES.length);
     for (const asset of assets) {
       const dir = join(out, 'cdk.out', asset);
       expect(existsSync(join(dir, 'index.mjs.map')), asset).toBe(true);

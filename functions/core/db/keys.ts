@@ -13,3 +13,9 @@ export const keys = {
 export const BY_NAME_INDEX = 'byName';
 /** Constant partition of the byName index: every image, sorted by name. */
 export const IMAGES_PARTITION = 'IMAGE';
+/**
+ * Partition of the byName index where a file goes each time a reference to
+ * it is released (and leaves when one is taken): the sweeper finds files left
+ * at refcnt 0 here without scanning the table.
+ */
+export const RELEASED_FILES_PARTITION = 'RELEASED';

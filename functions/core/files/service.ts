@@ -4,6 +4,7 @@
  * transaction as the image write; the object goes when nothing refers to it.
  */
 import { config } from '../config.js';
+import { logger } from '../logger.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { nowSeconds } from '../ids.js';
 import { ConditionFailed, TransactionConflict, writeAll } from '../db/transact.js';
@@ -93,7 +94,7 @@ export async function deleteContent(imageId: string): Promise<ImageItem> {
       if (error instanceof ConditionFailed || error instanceof TransactionConflict) continue;
       throw error;
     }
-    await collectFile(image.file_uid);
+    await collectOrLeave(image.file_uid);
     return next;
   }
   throw conflict(`image "${imageId}" is being changed by other requests; retry`);
@@ -102,6 +103,18 @@ export async function deleteContent(imageId: string): Promise<ImageItem> {
 /** Deletes the image record and releases its content file. */
 export async function deleteImageWithContent(imageId: string, options: WriteOptions): Promise<ImageItem> {
   const { item, releasedFile } = await deleteImage(imageId, { ...options, releaseFile });
-  if (releasedFile !== undefined) await collectFile(releasedFile);
+  if (releasedFile !== undefined) await collectOrLeave(releasedFile);
   return item;
+}
+
+/**
+ * The release is committed: the caller's request succeeded. If removing the
+ * unreferenced file fails now, the sweeper finishes it (core/files/sweep.ts).
+ */
+async function collectOrLeave(fileUid: string): Promise<void> {
+  try {
+    await collectFile(fileUid);
+  } catch (error) {
+    logger.error('collecting a released file failed; the sweeper will retry', { fileUid, error });
+  }
 }

@@ -1,0 +1,66 @@
+/**
+ * The sweeper: finishes what a failed clean-up left behind. Every file whose
+ * reference was released sits in the byName index's released partition until
+ * it is collected or referenced again; here each one is either collected
+ * (refcnt 0) or taken out of the partition (still referenced).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../clients.js';
+import { config } from '../config.js';
+import { BY_NAME_INDEX, keys, RELEASED_FILES_PARTITION } from '../db/keys.js';
+import { collectFile } from './collect.js';
+
+export interface SweepResult {
+  collected: number;
+  stillReferenced: number;
+  failed: { uid: string; error: string }[];
+}
+
+export async function sweepReleasedFiles(): Promise<SweepResult> {
+  const result: SweepResult = { collected: 0, stillReferenced: 0, failed: [] };
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await ddb().send(
+      new QueryCommand({
+        TableName: config.tableName,
+        IndexName: BY_NAME_INDEX,
+        KeyConditionExpression: '#p = :released',
+        ExpressionAttributeNames: { '#p': 'gsi1pk' },
+        ExpressionAttributeValues: { ':released': RELEASED_FILES_PARTITION },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const uid = String(item['uid']);
+      try {
+        if (await collectFile(uid)) result.collected++;
+        else if (await unlist(uid)) result.stillReferenced++;
+      } catch (error) {
+        result.failed.push({ uid, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return result;
+}
+
+/** A file that is referenced again leaves the released partition. */
+async function unlist(uid: string): Promise<boolean> {
+  try {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: config.tableName,
+        Key: keys.file(uid),
+        UpdateExpression: 'REMOVE #gpk, #gsk',
+        ConditionExpression: '#refcnt > :zero',
+        ExpressionAttributeNames: { '#gpk': 'gsi1pk', '#gsk': 'gsi1sk', '#refcnt': 'refcnt' },
+        ExpressionAttributeValues: { ':zero': 0 },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}

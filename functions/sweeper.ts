@@ -1,0 +1,20 @@
+/**
+ * Lambda, on a schedule: collects content files that lost their last
+ * reference but whose clean-up did not finish (an S3 or DynamoDB error after
+ * the releasing transaction). See core/files/sweep.ts.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { sweepReleasedFiles, type SweepResult } from './core/files/sweep.js';
+import { logger } from './core/logger.js';
+
+export const handler = middy<unknown, SweepResult, Error, Context>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .handler(async () => {
+    const result = await sweepReleasedFiles();
+    if (result.failed.length > 0) logger.error('files left for the next sweep', { failed: result.failed });
+    logger.info('sweep done', { collected: result.collected, stillReferenced: result.stillReferenced });
+    if (result.failed.length > 0) throw new Error(`${result.failed.length} files could not be collected; see the log`);
+    return result;
+  });

@@ -1,0 +1,97 @@
+/**
+ * The sweeper finishes clean-ups that failed after their transaction: a file
+ * whose last reference was released but whose object is still in S3.
+ */
+import { HeadObjectCommand, NotFound } from '@aws-sdk/client-s3';
+import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { SweepResult } from '../../functions/core/files/sweep.js';
+import { call, createImage, stack, uniqueName } from './api.js';
+import { useStackEnvironment } from './in-process.js';
+import { assertInvariants } from './invariants.js';
+import { makeContent, testDdb, testS3, uploadContent } from './upload-client.js';
+
+let sweeper: (event: unknown, context: Context) => Promise<SweepResult>;
+let lambdaContext: (name: string, timeoutMs: number) => Context;
+
+beforeAll(async () => {
+  useStackEnvironment();
+  ({ handler: sweeper } = (await import('../../functions/sweeper.js')) as unknown as { handler: typeof sweeper });
+  ({ lambdaContext } = await import('../../local/lambda-context.js'));
+});
+
+const fileItem = async (uid: string) =>
+  (await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: { pk: `FILE#${uid}` }, ConsistentRead: true })))
+    .Item;
+
+async function objectExists(uid: string): Promise<boolean> {
+  try {
+    await testS3().send(new HeadObjectCommand({ Bucket: stack().bucket, Key: `content/${uid}` }));
+    return true;
+  } catch (error) {
+    if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return false;
+    throw error;
+  }
+}
+
+/**
+ * What DELETE /image/{id} commits before it collects the file, written
+ * directly: the image and its name guard gone, the file's reference released.
+ * A collection that then fails leaves exactly this.
+ */
+async function deleteWithoutCollecting(image: { uid: string; name: string }, fileUid: string): Promise<void> {
+  await testDdb().send(
+    new TransactWriteCommand({
+      TransactItems: [
+        { Delete: { TableName: stack().tableName, Key: { pk: `IMAGE#${image.uid}` } } },
+        { Delete: { TableName: stack().tableName, Key: { pk: `NAME#${image.name}` } } },
+        {
+          Update: {
+            TableName: stack().tableName,
+            Key: { pk: `FILE#${fileUid}` },
+            UpdateExpression: 'SET refcnt = refcnt - :one, gsi1pk = :released, gsi1sk = :uid',
+            ExpressionAttributeValues: { ':one': 1, ':released': 'RELEASED', ':uid': fileUid },
+          },
+        },
+      ],
+    }),
+  );
+}
+
+describe('the sweeper', () => {
+  it('collects a file whose clean-up never ran, and keeps one that is referenced again', async () => {
+    const lost = await createImage();
+    const lostSession = await uploadContent(lost.uid, makeContent(1, 1000));
+    const shared = await createImage();
+    const sharedSession = await uploadContent(shared.uid, makeContent(1, 2000));
+    const clone = await call<string>('POST', `/image/${shared.uid}/clone`, { body: { name: uniqueName('clone') } });
+    expect(clone.status).toBe(201);
+
+    await deleteWithoutCollecting(lost, lostSession.upload_id);
+    await deleteWithoutCollecting(shared, sharedSession.upload_id); // the clone still refers to it
+    expect(await fileItem(lostSession.upload_id)).toMatchObject({ refcnt: 0, gsi1pk: 'RELEASED' });
+    expect(await objectExists(lostSession.upload_id)).toBe(true);
+
+    const result = await sweeper({}, lambdaContext('image-service-sweeper', 60_000));
+    expect(result.failed).toEqual([]);
+    expect(result.collected).toBeGreaterThanOrEqual(1);
+    expect(result.stillReferenced).toBeGreaterThanOrEqual(1);
+
+    expect(await fileItem(lostSession.upload_id)).toBeUndefined();
+    expect(await objectExists(lostSession.upload_id)).toBe(false);
+    const kept = await fileItem(sharedSession.upload_id);
+    expect(kept).toMatchObject({ refcnt: 1, state: 'live' });
+    expect(kept?.['gsi1pk']).toBeUndefined();
+    expect(await objectExists(sharedSession.upload_id)).toBe(true);
+
+    const cloneInfo = await call<{ refcnt: number }>('GET', `/image/${clone.body.data}/content/info`);
+    expect(cloneInfo.body.data?.refcnt).toBe(1);
+    await assertInvariants({ images: [clone.body.data!], files: [lostSession.upload_id, sharedSession.upload_id] });
+  });
+
+  it('a second run finds nothing more to do', async () => {
+    const again = await sweeper({}, lambdaContext('image-service-sweeper', 60_000));
+    expect(again.failed).toEqual([]);
+  });
+});
