@@ -13,6 +13,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
 import { beforeAll, describe as group, expect, it } from 'vitest';
 import { call, createImage, stack, uniqueName } from './api.js';
+import { useStackEnvironment } from './in-process.js';
 import { assertInvariants } from './invariants.js';
 import {
   PART,
@@ -39,21 +40,7 @@ let hasher: Hasher;
 let lambdaContext: (name: string, timeoutMs: number) => Context;
 
 beforeAll(async () => {
-  const s = stack();
-  Object.assign(process.env, {
-    TABLE_NAME: s.tableName,
-    BUCKET_NAME: s.bucket,
-    SITE_NAME: 'local',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_ENDPOINT_URL_DYNAMODB: s.dynamodbEndpoint,
-    AWS_ENDPOINT_URL_S3: s.s3Endpoint,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    POWERTOOLS_SERVICE_NAME: 'image-service',
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-  });
-  delete process.env['AWS_PROFILE'];
+  useStackEnvironment();
   // Loaded only now: the modules read the environment set above.
   const mod = await import('../../functions/hasher.js');
   hasher = mod.handler as unknown as Hasher;
