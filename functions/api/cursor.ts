@@ -1,5 +1,5 @@
 /** Paging cursors: the index key of the last item served, opaque to clients. */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { invalid } from '../core/errors.js';
 import type { IndexKey } from '../core/images/repository.js';
 

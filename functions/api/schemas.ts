@@ -1,26 +1,34 @@
 /**
  * Request shapes, validated at the edge. Optional text fields take `null` to
  * clear them; empty strings are refused so that "unset" has one spelling.
+ *
+ * zod/mini rather than zod: the same validation with a tree-shakable API,
+ * about 75 KiB less in every function's bundle. Only the English messages
+ * are loaded, for the cases below that give none of their own.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
+
+z.config(en());
 
 export const NAME_RULE = 'must start with a letter and contain only letters, digits, ".", "_" and "-"';
 
-export const imageName = z
-  .string({ error: 'must be a string' })
-  .min(1, 'must not be empty')
-  .max(128, 'must be at most 128 characters')
-  .regex(/^[A-Za-z][A-Za-z0-9._-]*$/, NAME_RULE)
-  .refine((n) => !/^[0-9a-fA-F]{32}$/.test(n), 'must not look like a UID (32 hex characters)');
+export const imageName = z.string({ error: 'must be a string' }).check(
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(128, 'must be at most 128 characters'),
+  z.regex(/^[A-Za-z][A-Za-z0-9._-]*$/, NAME_RULE),
+  z.refine((n: string) => !/^[0-9a-fA-F]{32}$/.test(n), 'must not look like a UID (32 hex characters)'),
+);
 
 const text = (max: number) =>
   z
     .string({ error: 'must be a string or null' })
-    .min(1, 'must not be empty (use null to clear it)')
-    .max(max, `must be at most ${max} characters`);
+    .check(z.minLength(1, 'must not be empty (use null to clear it)'), z.maxLength(max, `must be at most ${max} characters`));
 
 /** A UID or a name of another image. */
-const imageRef = z.string({ error: 'must be a UID or a name' }).min(1, 'must not be empty').max(128, 'is too long');
+const imageRef = z
+  .string({ error: 'must be a UID or a name' })
+  .check(z.minLength(1, 'must not be empty'), z.maxLength(128, 'is too long'));
 
 const flag = z.boolean({ error: 'must be true or false' });
 
@@ -29,18 +37,18 @@ export const READ_ONLY = ['uid', 'content', 'last_modified', 'last_modified_by',
 
 const fields = {
   name: imageName,
-  description: text(4096).nullable(),
+  description: z.nullable(text(4096)),
   frozen: flag,
-  parent: imageRef.nullable(),
-  distro: text(256).nullable(),
+  parent: z.nullable(imageRef),
+  distro: z.nullable(text(256)),
 };
 
 export const createBody = z.strictObject({
   name: fields.name,
-  description: fields.description.optional(),
-  frozen: fields.frozen.optional(),
-  parent: fields.parent.optional(),
-  distro: fields.distro.optional(),
+  description: z.optional(fields.description),
+  frozen: z.optional(fields.frozen),
+  parent: z.optional(fields.parent),
+  distro: z.optional(fields.distro),
 });
 
 /** PUT: every editable field; absent optional ones are cleared. */
@@ -48,67 +56,81 @@ export const replaceBody = createBody;
 
 export const patchBody = z
   .strictObject({
-    name: fields.name.optional(),
-    description: fields.description.optional(),
-    frozen: fields.frozen.optional(),
-    parent: fields.parent.optional(),
-    distro: fields.distro.optional(),
+    name: z.optional(fields.name),
+    description: z.optional(fields.description),
+    frozen: z.optional(fields.frozen),
+    parent: z.optional(fields.parent),
+    distro: z.optional(fields.distro),
   })
-  .refine((b) => Object.keys(b).length > 0, `give at least one of ${EDITABLE.join(', ')}`);
+  .check(z.refine((b: object) => Object.keys(b).length > 0, `give at least one of ${EDITABLE.join(', ')}`));
 
 export const cloneBody = z.strictObject({
   name: fields.name,
-  description: fields.description.optional(),
+  description: z.optional(fields.description),
 });
 
 const limit = z.coerce
   .number({ error: 'must be a number' })
-  .int('must be a whole number')
-  .min(1, 'must be at least 1')
-  .max(1000, 'must be at most 1000');
+  .check(z.int('must be a whole number'), z.minimum(1, 'must be at least 1'), z.maximum(1000, 'must be at most 1000'));
+
+const nonEmpty = z.string().check(z.minLength(1));
 
 export const listQuery = z.strictObject({
-  limit: limit.optional(),
-  next: z.string().min(1).optional(),
-  name: z.string().min(1).optional(),
-  parent: z.string().min(1).optional(),
-  distro: z.string().min(1).optional(),
+  limit: z.optional(limit),
+  next: z.optional(nonEmpty),
+  name: z.optional(nonEmpty),
+  parent: z.optional(nonEmpty),
+  distro: z.optional(nonEmpty),
 });
 
 /* Content */
 
-const wholeNumber = (what: string) => z.number({ error: `${what} must be a number` }).int(`${what} must be a whole number`);
+const wholeNumber = (what: string, min: number, max?: number) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .check(
+      z.int(`${what} must be a whole number`),
+      z.minimum(min, `${what} must be at least ${min}`),
+      ...(max === undefined ? [] : [z.maximum(max, `${what} must be at most ${max}`)]),
+    );
 
 export const startUploadBody = z.strictObject({
-  size: wholeNumber('size').min(1, 'size must be at least 1 byte'),
-  sha1: z
-    .string({ error: 'must be a string' })
-    .regex(/^(sha1:)?[0-9a-fA-F]{40}$/, 'must be 40 hex characters, optionally prefixed "sha1:"')
-    .transform((s) => s.replace(/^sha1:/, '').toLowerCase())
-    .optional(),
-  part_size: wholeNumber('part_size').min(1).optional(),
-  fmt: z
-    .string({ error: 'must be a string' })
-    .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 lower-case letters, digits, "_" or "-"')
-    .optional(),
+  size: wholeNumber('size', 1),
+  sha1: z.optional(
+    z.pipe(
+      z
+        .string({ error: 'must be a string' })
+        .check(z.regex(/^(sha1:)?[0-9a-fA-F]{40}$/, 'must be 40 hex characters, optionally prefixed "sha1:"')),
+      z.transform((s: string) => s.replace(/^sha1:/, '').toLowerCase()),
+    ),
+  ),
+  part_size: z.optional(wholeNumber('part_size', 1)),
+  fmt: z.optional(
+    z
+      .string({ error: 'must be a string' })
+      .check(z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 lower-case letters, digits, "_" or "-"')),
+  ),
 });
 
 export const completeUploadBody = z.strictObject({
   parts: z
     .array(
       z.strictObject({
-        part_number: wholeNumber('part_number').min(1).max(10_000),
-        etag: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(256),
+        part_number: wholeNumber('part_number', 1, 10_000),
+        etag: z.string({ error: 'must be a string' }).check(z.minLength(1, 'must not be empty'), z.maxLength(256)),
       }),
       { error: 'must be a list of {part_number, etag}' },
     )
-    .min(1, 'must list at least one part')
-    .max(10_000),
+    .check(z.minLength(1, 'must list at least one part'), z.maxLength(10_000)),
 });
 
 export const downloadQuery = z.strictObject({
-  redirect: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
-  parts: z.coerce.number({ error: 'must be a number' }).int().min(1).max(10_000).optional(),
+  redirect: z.optional(z.enum(['true', 'false'], { error: 'must be true or false' })),
+  parts: z.optional(
+    z.coerce
+      .number({ error: 'must be a number' })
+      .check(z.int(), z.minimum(1, 'must be at least 1'), z.maximum(10_000, 'must be at most 10000')),
+  ),
 });
 
 export const noQuery = z.strictObject({});
