@@ -4,10 +4,13 @@
  * Lambda retry the event; what still fails lands in the failure queue.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, S3Event } from 'aws-lambda';
 import { config } from './core/config.js';
 import { logger } from './core/logger.js';
+import { metrics } from './core/metrics.js';
 import { createHashingS3Client } from './core/hashing/index.js';
 import { finishUpload, type Outcome } from './core/uploads/finish.js';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -18,6 +21,7 @@ let client: S3Client | undefined;
 
 export const handler = middy<S3Event, Outcome[], Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
   .handler(async (event, context) => {
     client ??= createHashingS3Client({ concurrency: config.hasherConcurrency });
     const outcomes: Outcome[] = [];
@@ -34,6 +38,8 @@ export const handler = middy<S3Event, Outcome[], Error, Context>()
         log: logger,
       });
       logger.info('upload processed', { key, outcome });
+      // One count per outcome: ready, failed (bad checksum, superseded, too large), duplicate, unknown.
+      metrics.addMetric(`Uploads_${outcome}`, MetricUnit.Count, 1);
       outcomes.push(outcome);
     }
     return outcomes;

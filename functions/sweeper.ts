@@ -4,15 +4,22 @@
  * the releasing transaction). See core/files/sweep.ts.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { sweepReleasedFiles, type SweepResult } from './core/files/sweep.js';
 import { logger } from './core/logger.js';
+import { metrics } from './core/metrics.js';
 
 export const handler = middy<unknown, SweepResult, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
   .handler(async () => {
     const result = await sweepReleasedFiles();
+    // Collected files are clean-ups that failed earlier: worth watching if it grows.
+    metrics.addMetric('SweptFiles', MetricUnit.Count, result.collected);
+    metrics.addMetric('SweepFailures', MetricUnit.Count, result.failed.length);
     if (result.failed.length > 0) logger.error('files left for the next sweep', { failed: result.failed });
     logger.info('sweep done', { collected: result.collected, stillReferenced: result.stillReferenced });
     if (result.failed.length > 0) throw new Error(`${result.failed.length} files could not be collected; see the log`);

@@ -109,6 +109,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       SITE_NAME: 'local',
       POWERTOOLS_SERVICE_NAME: 'image-service',
       POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN',
+      POWERTOOLS_METRICS_NAMESPACE: 'ImageService',
+      POWERTOOLS_METRICS_DISABLED: process.env['POWERTOOLS_METRICS_DISABLED'] ?? 'true',
       ...(options.urlExpirySeconds ? { UPLOAD_URL_EXPIRY_SECONDS: String(options.urlExpirySeconds) } : {}),
     });
     delete process.env['AWS_PROFILE'];

@@ -75,6 +75,7 @@ export class ServiceFunction extends Construct {
       environment: {
         POWERTOOLS_SERVICE_NAME: config.serviceName,
         POWERTOOLS_LOG_LEVEL: config.logLevel,
+        POWERTOOLS_METRICS_NAMESPACE: 'ImageService',
         // Stack traces in the logs point into functions/*.ts, not the minified bundle.
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

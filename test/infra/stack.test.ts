@@ -160,6 +160,10 @@ describe('functions', () => {
     expect(fn.Architectures).toEqual(['arm64']);
     expect(fn.Handler).toBe('index.handler');
     expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+    expect((fn.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      POWERTOOLS_SERVICE_NAME: 'image-service',
+      POWERTOOLS_METRICS_NAMESPACE: 'ImageService',
+    });
     const logGroup = (fn.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
     expect(props('AWS::Logs::LogGroup', logGroup).RetentionInDays).toBe(90);
     expect(fn.Role).toEqual(arnOf(ids.roles[name]));

@@ -6,8 +6,10 @@
  * replaces content that a later one (or a removal) put in place.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { config } from '../config.js';
+import { metrics } from '../metrics.js';
 import { nowSeconds } from '../ids.js';
 import { keys } from '../db/keys.js';
 import { ConditionFailed, TransactionConflict, writeAll, type Write } from '../db/transact.js';
@@ -81,6 +83,8 @@ async function hash(session: UploadItem, options: FinishOptions) {
     isRetryable: isRetryableS3Error,
     deadline: options.timeLeft,
   });
+  metrics.addMetric('HashedBytes', MetricUnit.Bytes, out.size);
+  metrics.addMetric('HashTime', MetricUnit.Milliseconds, out.stats.elapsedMs);
   return { sha1: out.sha1, size: out.size, mtime: head.LastModified.getTime() / 1000 };
 }
 
