@@ -6,9 +6,10 @@ import { upload } from '../transfer/upload.js';
 import { intOption, sizeOption, type ContextOf } from './shared.js';
 
 export const DEFAULTS = {
-  uploadConcurrency: 8,
-  downloadConcurrency: 8,
-  chunkSize: 32 * 1024 * 1024,
+  // Measured against the local S3 (bench/imgctl.bench.ts); raise -c on a long fat link to AWS.
+  uploadConcurrency: 4,
+  downloadConcurrency: 4,
+  chunkSize: 16 * 1024 * 1024,
   retries: 6,
   waitMinutes: 60,
 };
@@ -85,7 +86,7 @@ export function register(program: Command, ctx: ContextOf): void {
     .argument('<image>', 'UID or name')
     .argument('[file]', 'target file (default: <name>.<fmt> here)')
     .option('-c, --concurrency <n>', 'ranges in flight at once', intOption(1, 64), DEFAULTS.downloadConcurrency)
-    .option('--chunk-size <size>', 'bytes per range request, e.g. 32M', sizeOption, DEFAULTS.chunkSize)
+    .option('--chunk-size <size>', 'bytes per range request, e.g. 16M', sizeOption, DEFAULTS.chunkSize)
     .option('--retries <n>', 'retries per range, with backoff', intOption(0, 100), DEFAULTS.retries)
     .option('-f, --force', 'overwrite FILE if it exists (a partial download is resumed without it)')
     .action(

@@ -131,16 +131,18 @@ export async function getRangeInto(
       res.resume();
       throw new Error(`S3 answered a range request with ${res.statusCode} (no 206 Partial Content)`);
     }
+    // Blocks of about WRITE_BLOCK go to the file with one vectored write, without copying.
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     const flush = async () => {
       if (pendingBytes === 0) return;
-      const block = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+      const blocks = pending;
+      const n = pendingBytes;
       pending = [];
       pendingBytes = 0;
-      await writeFully(file, block, start + written);
-      written += block.length;
-      onBytes(block.length);
+      await writeAll(file, blocks, n, start + written);
+      written += n;
+      onBytes(n);
     };
     for await (const chunk of res) {
       const buf = chunk as Buffer;
@@ -157,11 +159,15 @@ export async function getRangeInto(
   }
 }
 
-async function writeFully(file: FileHandle, block: Buffer, position: number): Promise<void> {
+async function writeAll(file: FileHandle, blocks: Buffer[], length: number, position: number): Promise<void> {
+  const { bytesWritten } = await file.writev(blocks, position);
+  if (bytesWritten === length) return;
+  // A short write (rare): finish the rest block by block.
+  const rest = Buffer.concat(blocks, length).subarray(bytesWritten);
   let off = 0;
-  while (off < block.length) {
-    const { bytesWritten } = await file.write(block, off, block.length - off, position + off);
-    off += bytesWritten;
+  while (off < rest.length) {
+    const r = await file.write(rest, off, rest.length - off, position + bytesWritten + off);
+    off += r.bytesWritten;
   }
 }
 

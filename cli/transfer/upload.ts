@@ -114,7 +114,7 @@ export async function upload(api: Api, out: Output, id: string, file: string, op
     parts_resumed: partsResumed,
     seconds: 0,
   };
-  if (!options.wait) {
+  if (!options.wait && !TERMINAL.has(session.state)) {
     result.seconds = (performance.now() - started) / 1000;
     return result;
   }

@@ -1,0 +1,160 @@
+/**
+ * imgctl against `aws s3 cp`: upload and download of a 1 GiB random file
+ * through the local stack (imgctl: API + presigned part URLs; aws: straight to
+ * the same local S3), in the same run, best of RUNS each. Targets: upload ≥
+ * 1.5 × aws s3 cp, download ≥ 1.0 ×.
+ *
+ * imgctl's upload time covers what the command does before it returns with
+ * --no-wait: hashing the file (sha1, sent as the expected checksum), the
+ * session, every part and the completion (S3 assembling the object). The
+ * service's own check afterwards (the hasher re-reading the object) has no
+ * counterpart in `aws s3 cp`; it is measured once on its own line. Download
+ * times include imgctl's sha1 verification. Between runs the stack is let
+ * settle so that no hasher competes with the next measurement.
+ *
+ * `aws` is Debian's awscli, installed with apt-get when missing (as root);
+ * without it the comparison is skipped, not failed.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalStack } from '../local/stack.js';
+import { fmt, GiB, MiB, mbPerSec, timeCommand, verdict, type TimedRun } from './lib/measure.js';
+
+const SIZE = GiB;
+const RUNS = 2;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const IMGCTL = join(root, 'cli/bin/imgctl.js');
+
+function haveAws(): boolean {
+  return spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** `aws` on PATH, installing Debian's awscli if it is missing and we may. */
+function ensureAws(): boolean {
+  if (haveAws()) return true;
+  if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) {
+    console.log('aws CLI missing and apt-get unavailable (or not root): skipping the comparison');
+    return false;
+  }
+  console.log('aws CLI missing: apt-get install awscli ...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  spawnSync('apt-get', ['install', '-y', '-qq', 'awscli'], { stdio: 'inherit', env });
+  if (haveAws()) return true;
+  console.log('aws CLI could not be installed: skipping the comparison');
+  return false;
+}
+
+async function writeRandomFile(path: string, size: number): Promise<void> {
+  const fh = await open(path, 'w');
+  try {
+    const block = 64 * MiB;
+    for (let off = 0; off < size; off += block) {
+      const n = Math.min(block, size - off);
+      await fh.write(randomBytes(n), 0, n, off);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'imgctl-bench-'));
+const stack = await startLocalStack({ dataDir: join(dir, 'stack'), port: 0 });
+try {
+  const token = await stack.token('bench', { admin: true });
+  const home = join(dir, 'home');
+  const env = {
+    ...process.env,
+    HOME: home,
+    XDG_CONFIG_HOME: join(home, '.config'),
+    XDG_STATE_HOME: join(home, '.state'),
+    IMGCTL_URL: stack.apiUrl,
+    IMGCTL_TOKEN: token,
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_DEFAULT_REGION: 'us-east-1',
+  };
+  Object.assign(process.env, env);
+  const imgctl = (...args: string[]) => timeCommand(process.execPath, [IMGCTL, '--quiet', ...args]);
+
+  const file = join(dir, 'image.bin');
+  await writeRandomFile(file, SIZE);
+  await imgctl('create', 'BenchImage');
+
+  /** No hasher still reading the last upload while the next run is timed. */
+  const settle = async () => {
+    await stack.settled();
+    await new Promise((r) => setTimeout(r, 500));
+  };
+
+  const awsOk = ensureAws();
+  const aws = (...args: string[]) => timeCommand('aws', ['s3', 'cp', ...args, '--endpoint-url', stack.s3Endpoint, '--only-show-errors']);
+
+  /** A timed run, with the CPU the stack (in this process: gateway, handlers, local S3) spent meanwhile. */
+  interface Measured extends TimedRun {
+    stackCpuS: number;
+  }
+  const measure = async (fn: () => Promise<TimedRun>): Promise<Measured> => {
+    await settle();
+    const cpu = process.cpuUsage();
+    const run = await fn();
+    const used = process.cpuUsage(cpu);
+    return { ...run, stackCpuS: (used.user + used.system) / 1e6 };
+  };
+  const keepBest = (a: Measured | undefined, b: Measured): Measured => (a && a.ms <= b.ms ? a : b);
+
+  // Alternate the tools so that drift (page cache, disk write-back) hits both alike.
+  let upload: Measured | undefined;
+  let awsUp: Measured | undefined;
+  for (let i = 0; i < RUNS; i++) {
+    upload = keepBest(upload, await measure(() => imgctl('upload', 'BenchImage', file, '--no-wait', '--restart')));
+    if (awsOk) awsUp = keepBest(awsUp, await measure(() => aws(file, `s3://${stack.bucket}/bench/aws-upload.bin`)));
+  }
+  // The same command, waiting for the service's check (what a user runs).
+  const full = await measure(() => imgctl('upload', 'BenchImage', file, '--restart'));
+  await settle();
+  const info = JSON.parse((await imgctl('--json', 'info', 'BenchImage')).stdout) as { chksum: string; size: number };
+  if (info.size !== SIZE) throw new Error(`the service reports ${info.size} bytes, not ${SIZE}`);
+  const record = JSON.parse((await imgctl('--json', 'show', 'BenchImage')).stdout) as { content: Record<string, unknown> };
+  const entry = Object.values(record.content).find((c): c is { uid: string } => typeof c === 'object' && c !== null && 'uid' in c);
+  if (!entry) throw new Error('the image has no content file uid');
+
+  const target = join(dir, 'download.bin');
+  const awsTarget = join(dir, 'aws-download.bin');
+  let download: Measured | undefined;
+  let awsDown: Measured | undefined;
+  for (let i = 0; i < RUNS; i++) {
+    await rm(target, { force: true });
+    download = keepBest(download, await measure(() => imgctl('download', 'BenchImage', target)));
+    if (awsOk) {
+      await rm(awsTarget, { force: true });
+      awsDown = keepBest(awsDown, await measure(() => aws(`s3://${stack.bucket}/content/${entry.uid}`, awsTarget)));
+    }
+  }
+  if (!upload || !download) throw new Error('no runs');
+
+  const row = (name: string, r: Measured) =>
+    console.log(
+      `${name.padEnd(50)} ${fmt(r.ms / 1000, 2).padStart(6)} s  ${fmt(mbPerSec(SIZE, r.ms)).padStart(6)} MB/s   stack CPU ${fmt(r.stackCpuS).padStart(5)} s`,
+    );
+  console.log(`1 GiB through the local stack, best of ${RUNS} (2 cores: the local S3 is one Node.js thread)`);
+  row('imgctl upload --no-wait (sha1 + parts + complete)', upload);
+  row('imgctl upload (+ waiting for the service sha1 check)', full);
+  if (awsUp) row('aws s3 cp upload', awsUp);
+  row('imgctl download (parallel ranges + sha1 check)', download);
+  if (awsDown) row('aws s3 cp download', awsDown);
+  if (awsUp && awsDown) {
+    const up = awsUp.ms / upload.ms;
+    const down = awsDown.ms / download.ms;
+    console.log(`upload ratio ${fmt(up, 2)} × aws s3 cp (target ≥ 1.5: ${verdict(up, 1.5)})`);
+    console.log(`download ratio ${fmt(down, 2)} × aws s3 cp (target ≥ 1.0: ${verdict(down, 1.0)})`);
+    console.log(`(upload ratio counting the service's check too: ${fmt(awsUp.ms / full.ms, 2)})`);
+  }
+} finally {
+  await stack.stop();
+  await rm(dir, { recursive: true, force: true });
+}
