@@ -29,7 +29,7 @@ export class Progress {
     if (options.enabled) {
       this.bar = new SingleBar(
         {
-          format: '{label} |{bar}| {percentage}% | {done}/{size} | {rate} | ETA {eta}',
+          format: '{label} |{bar}| {percentage}% | {done}/{size} | {speed} | ETA {remaining}',
           hideCursor: true,
           barsize: 30,
           fps: 10,
@@ -101,8 +101,8 @@ export class Progress {
       label: this.label,
       done: bytes(this.value),
       size: bytes(this.total),
-      rate: r > 0 ? rate(r) : '-- MB/s',
-      eta: r > 0 ? duration((this.total - this.value) / r) : '--',
+      speed: r > 0 ? rate(r) : '-- MB/s',
+      remaining: r > 0 ? duration((this.total - this.value) / r) : '--',
     };
   }
 }
