@@ -40,7 +40,7 @@ export const describeUpload: RouteHandler = async ({ params }) =>
 
 export const completeUpload: RouteHandler = async ({ event, params }) => {
   const body = parseWith(completeUploadBody, jsonBody(event), 'completion');
-  return ok(await uploads.completeUpload(id(params), uploadId(params), body.parts), { status: 202 });
+  return ok(await uploads.completeUpload(id(params), uploadId(params), body.parts, body.sha1), { status: 202 });
 };
 
 export const abortUpload: RouteHandler = async ({ params }) => ok(await uploads.abortUpload(id(params), uploadId(params)));

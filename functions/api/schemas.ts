@@ -94,16 +94,17 @@ const wholeNumber = (what: string, min: number, max?: number) =>
       ...(max === undefined ? [] : [z.maximum(max, `${what} must be at most ${max}`)]),
     );
 
+/** A sha1 as hex, optionally `sha1:`-prefixed, in any case; kept as lower-case hex. */
+const sha1 = z.pipe(
+  z
+    .string({ error: 'must be a string' })
+    .check(z.regex(/^(sha1:)?[0-9a-fA-F]{40}$/, 'must be 40 hex characters, optionally prefixed "sha1:"')),
+  z.transform((s: string) => s.replace(/^sha1:/, '').toLowerCase()),
+);
+
 export const startUploadBody = z.strictObject({
   size: wholeNumber('size', 1),
-  sha1: z.optional(
-    z.pipe(
-      z
-        .string({ error: 'must be a string' })
-        .check(z.regex(/^(sha1:)?[0-9a-fA-F]{40}$/, 'must be 40 hex characters, optionally prefixed "sha1:"')),
-      z.transform((s: string) => s.replace(/^sha1:/, '').toLowerCase()),
-    ),
-  ),
+  sha1: z.optional(sha1),
   part_size: z.optional(wholeNumber('part_size', 1)),
   fmt: z.optional(
     z
@@ -122,6 +123,8 @@ export const completeUploadBody = z.strictObject({
       { error: 'must be a list of {part_number, etag}' },
     )
     .check(z.minLength(1, 'must list at least one part'), z.maxLength(10_000)),
+  /** A client that hashes while it sends can only declare the sha1 now. */
+  sha1: z.optional(sha1),
 });
 
 export const downloadQuery = z.strictObject({

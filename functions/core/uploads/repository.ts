@@ -6,7 +6,7 @@ import { keys } from '../db/keys.js';
 import type { Write } from '../db/transact.js';
 import type { UploadItem, UploadState } from './model.js';
 
-type TransitionSet = Partial<Pick<UploadItem, 'reason' | 'completed_at' | 'replaced_file'>>;
+type TransitionSet = Partial<Pick<UploadItem, 'reason' | 'completed_at' | 'replaced_file' | 'sha1'>>;
 
 export async function getUpload(id: string): Promise<UploadItem | undefined> {
   const out = await ddb().send(new GetCommand({ TableName: config.tableName, Key: keys.upload(id), ConsistentRead: true }));
@@ -28,7 +28,7 @@ export async function transition(
   from: UploadState,
   to: UploadState,
   set: TransitionSet = {},
-  remove: ('reason' | 'completed_at')[] = [],
+  remove: ('reason' | 'completed_at' | 'sha1')[] = [],
 ): Promise<boolean> {
   try {
     await ddb().send(new UpdateCommand({ TableName: config.tableName, ...transitionUpdate(id, from, to, set, remove) }));

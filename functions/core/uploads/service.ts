@@ -135,6 +135,7 @@ export async function completeUpload(
   imageId: string,
   uploadId: string,
   parts: { part_number: number; etag: string }[],
+  sha1?: string,
 ): Promise<SessionView> {
   const { image, session } = await sessionOf(imageId, uploadId);
   assertWritable(image);
@@ -143,13 +144,18 @@ export async function completeUpload(
   }
   if (session.state !== 'uploading') throw conflict(`upload "${uploadId}" is ${session.state}, not uploading; it cannot be completed`);
 
+  if (sha1 !== undefined && session.sha1 !== undefined && sha1 !== session.sha1) {
+    throw invalid(`sha1 ${sha1} differs from the ${session.sha1} this upload declared when it started`);
+  }
+  const expected = sha1 ?? session.sha1;
   const listed = checkPartList(parts, session.part_count);
   const stored = await storage.listParts(session.key, session.s3_upload_id);
   if (!stored) throw conflict(`S3 no longer has upload "${uploadId}" (aborted or expired); start a new one`);
   verifyAgainstStored(listed, stored, session.size);
 
   // Claim the completion first: of two concurrent completes only one proceeds.
-  if (!(await repo.transition(session.upload_id, 'uploading', 'hashing', { completed_at: Date.now() }))) {
+  const claim = { completed_at: Date.now(), ...(expected !== undefined ? { sha1: expected } : {}) };
+  if (!(await repo.transition(session.upload_id, 'uploading', 'hashing', claim))) {
     throw conflict(`upload "${uploadId}" is being completed or was aborted by another request`);
   }
   try {
@@ -159,13 +165,15 @@ export async function completeUpload(
     // A 5xx or a lost answer may hide a completion that happened: if S3 no longer
     // knows the multipart upload, it completed, and the hasher's event will follow.
     if (!refused && (await storage.listParts(session.key, session.s3_upload_id).catch(() => [])) === undefined) {
-      return view({ ...session, state: 'hashing' });
+      return view({ ...session, ...claim, state: 'hashing' });
     }
-    await repo.transition(session.upload_id, 'hashing', 'uploading', {}, ['completed_at']);
+    // Back to uploading as it was: a sha1 first given with this completion goes too.
+    const undo = session.sha1 === undefined ? (['completed_at', 'sha1'] as const) : (['completed_at'] as const);
+    await repo.transition(session.upload_id, 'hashing', 'uploading', {}, [...undo]);
     if (refused) throw invalid(`S3 refused to complete the upload: ${error.name}: ${error.message}`);
     throw error;
   }
-  return view({ ...session, state: 'hashing' });
+  return view({ ...session, ...claim, state: 'hashing' });
 }
 
 /** Exactly parts 1..count, each once, in order. */
