@@ -1,19 +1,9 @@
 /** The record routes against the real local stack: every rule of DESIGN.md's record contract. */
 import { describe, expect, it } from 'vitest';
+import type { ImageRecord } from '../../functions/core/images/model.js';
 import { call, createImage, stack, uniqueName } from './api.js';
 
-interface Record_ {
-  uid: string;
-  name: string;
-  description: string | null;
-  frozen: boolean;
-  parent: string | null;
-  distro: string | null;
-  content: object;
-  last_modified: number;
-  last_modified_by: string;
-  last_modified_on: string;
-}
+type Record_ = ImageRecord;
 
 describe('POST /images', () => {
   it('creates an image and answers its UID, as the reference example shows', async () => {

@@ -15,46 +15,20 @@ export const MIB = 1024 * 1024;
 /** S3's minimum part size; keeps the test files small. */
 export const PART = 5 * MIB;
 
-export type UploadState = 'uploading' | 'hashing' | 'ready' | 'failed' | 'aborted' | 'expired';
+// The wire types are the service's own: a test that disagrees with them fails to compile.
+import type { StoredPart } from '../../functions/core/files/storage.js';
+import type { PartUrl, SessionView, StartRequest } from '../../functions/core/uploads/service.js';
 
-export interface PartUrl {
-  part_number: number;
-  url: string;
-}
-
-export interface StoredPart {
-  part_number: number;
-  size: number;
-  etag: string;
-}
-
-export interface Session {
-  upload_id: string;
-  image: string;
-  state: UploadState;
-  reason?: string;
-  size: number;
-  part_size: number;
-  part_count: number;
-  fmt: string;
-  sha1: string | null;
-  parts_done?: StoredPart[];
-  parts?: PartUrl[];
-  expires?: number;
-  session_expires: number;
-}
+export type { PartUrl, StoredPart };
+export type Session = SessionView;
+export type StartBody = StartRequest;
+export type UploadState = SessionView['state'];
 
 export interface CompletedPart {
   part_number: number;
   etag: string;
 }
 
-export interface StartBody {
-  size: number;
-  sha1?: string;
-  part_size?: number;
-  fmt?: string;
-}
 
 export const sha1Hex = (data: Buffer): string => createHash('sha1').update(data).digest('hex');
 
