@@ -1,0 +1,87 @@
+/**
+ * The hasher knows its deadline: an object too large to hash before the
+ * Lambda times out ends its session `failed`, saying so, and its object is
+ * deleted, rather than the function timing out mid-hash and retrying forever.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { S3Event } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { lambdaContext } from '../../local/lambda-context.js';
+
+const ddbMock = mockClient(DynamoDBDocumentClient);
+mockClient(DynamoDBClient);
+const s3Mock = mockClient(S3Client);
+
+let hasher: (event: S3Event, context: ReturnType<typeof lambdaContext>) => Promise<string[]>;
+
+beforeAll(async () => {
+  Object.assign(process.env, {
+    TABLE_NAME: 'images',
+    BUCKET_NAME: 'bucket',
+    SITE_NAME: 'eu-west-1',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+  ({ handler: hasher } = (await import('../../functions/hasher.js')) as unknown as { handler: typeof hasher });
+});
+
+const uploadId = 'fedcba9876543210fedcba9876543210';
+const size = 50 * 1024 ** 3;
+
+const event: S3Event = {
+  Records: [
+    {
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: 'eu-west-1',
+      eventTime: new Date().toISOString(),
+      eventName: 'ObjectCreated:CompleteMultipartUpload',
+      userIdentity: { principalId: 'AWS:x' },
+      requestParameters: { sourceIPAddress: '10.0.0.1' },
+      responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: 'hasher',
+        bucket: { name: 'bucket', ownerIdentity: { principalId: 'o' }, arn: 'arn:aws:s3:::bucket' },
+        object: { key: `content/${uploadId}`, size, eTag: 'abc-800', sequencer: '01' },
+      },
+    },
+  ],
+};
+
+describe('the hasher near its deadline', () => {
+  it('fails the session with a reason and deletes the object, without reading it', async () => {
+    ddbMock.on(GetCommand).resolves({
+      Item: {
+        pk: `UPLOAD#${uploadId}`,
+        kind: 'upload',
+        upload_id: uploadId,
+        image_uid: '0123456789abcdef0123456789abcdef',
+        key: `content/${uploadId}`,
+        state: 'hashing',
+        size,
+      },
+    });
+    ddbMock.on(UpdateCommand).resolves({});
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: size, ETag: '"abc-800"', LastModified: new Date() });
+    s3Mock.on(DeleteObjectCommand).resolves({});
+
+    // Three seconds left: less than the margin the hasher keeps to record its outcome.
+    const outcomes = await hasher(event, lambdaContext('image-service-hasher', 3_000));
+
+    expect(outcomes).toEqual(['failed']);
+    expect(ddbMock).toHaveReceivedCommandWith(UpdateCommand, {
+      ConditionExpression: '#state = :from',
+      ExpressionAttributeValues: expect.objectContaining({
+        ':from': 'hashing',
+        ':to': 'failed',
+        ':reason': expect.stringMatching(/too large to hash before the Lambda timeout/),
+      }),
+    });
+    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: 'bucket', Key: `content/${uploadId}` });
+    expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
+  });
+});
