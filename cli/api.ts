@@ -123,8 +123,11 @@ export class Api {
     this.data<UploadSession>('PUT', `/image/${enc(id)}/content`, { body });
   describeUpload = (id: string, uploadId: string) =>
     this.data<UploadSession>('GET', `/image/${enc(id)}/content/upload/${enc(uploadId)}`);
-  completeUpload = (id: string, uploadId: string, parts: { part_number: number; etag: string }[]) =>
-    this.data<UploadSession>('POST', `/image/${enc(id)}/content/upload/${enc(uploadId)}`, { body: { parts } });
+  /** `sha1` (hex): the expected checksum, for a client that hashed while it sent. */
+  completeUpload = (id: string, uploadId: string, parts: { part_number: number; etag: string }[], sha1?: string) =>
+    this.data<UploadSession>('POST', `/image/${enc(id)}/content/upload/${enc(uploadId)}`, {
+      body: { parts, ...(sha1 !== undefined ? { sha1 } : {}) },
+    });
   abortUpload = (id: string, uploadId: string) =>
     this.data<UploadSession>('DELETE', `/image/${enc(id)}/content/upload/${enc(uploadId)}`);
 }

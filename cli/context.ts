@@ -36,3 +36,13 @@ export function killAfter(variable: 'IMGCTL_TEST_KILL_AFTER_PARTS' | 'IMGCTL_TES
     if (count >= limit) process.kill(process.pid, 'SIGKILL');
   };
 }
+
+/**
+ * Test hook: IMGCTL_TEST_PART_DELAY_MS holds each part's first PUT back that
+ * long after its URL was taken, as a congested link would, so that a short
+ * URL lifetime runs out on the way and the renewal path is exercised.
+ */
+export function partDelayMs(): number {
+  const ms = Number(process.env['IMGCTL_TEST_PART_DELAY_MS'] ?? 0);
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+}

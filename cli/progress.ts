@@ -11,6 +11,12 @@ const WINDOW_MS = 5_000;
 
 export interface ProgressOptions {
   enabled: boolean;
+  /**
+   * What the bytes moved in this run are called ("sent"): given, the bar
+   * shows them apart from the skipped ones, so a resumed transfer does not
+   * look as if it had moved what was already there.
+   */
+  moved?: string;
 }
 
 export class Progress {
@@ -20,16 +26,20 @@ export class Progress {
   private lastDraw = 0;
   readonly startedAt = performance.now();
   private startValue = 0;
+  private skipped = 0;
+  private skipNote = '';
+  private readonly moved: string | undefined;
 
   constructor(
     private total: number,
     private label: string,
     options: ProgressOptions,
   ) {
+    this.moved = options.moved;
     if (options.enabled) {
       this.bar = new SingleBar(
         {
-          format: '{label} |{bar}| {percentage}% | {done}/{size} | {speed} | ETA {remaining}',
+          format: '{label} |{bar}| {percentage}% | {done} | {speed} | ETA {remaining}',
           hideCursor: true,
           barsize: 30,
           fps: 10,
@@ -43,8 +53,10 @@ export class Progress {
   }
 
   /** Bytes already there before this run (resume): shown, but not counted as speed. */
-  skip(n: number): void {
+  skip(n: number, note = 'already there'): void {
     this.value += n;
+    this.skipped += n;
+    this.skipNote = note;
     this.startValue = this.value;
     this.samples = [];
     this.draw(true);
@@ -95,12 +107,17 @@ export class Progress {
     this.bar.update(this.value, this.payload());
   }
 
+  private doneText(): string {
+    if (this.moved === undefined) return `${bytes(this.value)}/${bytes(this.total)}`;
+    const skipped = this.skipped > 0 ? ` + ${bytes(this.skipped)} ${this.skipNote}` : '';
+    return `${bytes(this.value - this.skipped)} ${this.moved}${skipped} of ${bytes(this.total)}`;
+  }
+
   private payload(): Record<string, string> {
     const r = this.rate();
     return {
       label: this.label,
-      done: bytes(this.value),
-      size: bytes(this.total),
+      done: this.doneText(),
       speed: r > 0 ? rate(r) : '-- MB/s',
       remaining: r > 0 ? duration((this.total - this.value) / r) : '--',
     };

@@ -1,13 +1,12 @@
 /**
  * Byte transfers to and from presigned S3 URLs with node:http(s): a part PUT
- * streams its file range with an exact Content-Length and nothing else (the
- * URL carries the signature; extra checksum headers would break it); a range
+ * sends its buffer with an exact Content-Length and nothing else (the URL
+ * carries the signature; extra checksum headers would break it); a range
  * GET streams into the target file at its offset. Keep-alive agents reuse
  * connections across parts.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { createReadStream } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
 const IDLE_TIMEOUT_MS = 60_000;
@@ -71,40 +70,42 @@ async function failIfError(res: IncomingMessage): Promise<void> {
 }
 
 /**
- * PUTs `length` bytes of `path` from `start` to a presigned part URL; returns
- * S3's ETag. `onBytes` sees every chunk sent (negative on failure, to undo).
+ * PUTs `data` (one part, already read and hashed) to a presigned part URL;
+ * returns S3's ETag. Written in blocks with backpressure, so `onBytes` follows
+ * what the socket took (negative on failure, to undo). If S3 answers before
+ * the body is through (an expired URL is refused up front), writing stops.
  */
-export async function putFileRange(
-  url: string,
-  path: string,
-  start: number,
-  length: number,
-  onBytes: (n: number) => void,
-): Promise<string> {
+export async function putBuffer(url: string, data: Buffer, onBytes: (n: number) => void): Promise<string> {
   let sent = 0;
-  const source = createReadStream(path, { start, end: start + length - 1, highWaterMark: WRITE_BLOCK });
+  const req = send('PUT', url, { 'content-length': data.length });
+  const response = responseOf(req);
+  let answered = false;
+  // Also keeps an early rejection from counting as unhandled while we write.
+  const settled = response.then(
+    () => (answered = true),
+    () => (answered = true),
+  );
   try {
-    const req = send('PUT', url, { 'content-length': length });
-    const response = responseOf(req);
-    // A read error ends the request with that error.
-    source.on('data', (chunk) => {
-      sent += chunk.length;
-      onBytes(chunk.length);
-    });
-    source.once('error', (error) => req.destroy(error));
-    source.pipe(req);
+    for (let off = 0; off < data.length && !answered; off += WRITE_BLOCK) {
+      const block = data.subarray(off, Math.min(off + WRITE_BLOCK, data.length));
+      const more = req.write(block);
+      sent += block.length;
+      onBytes(block.length);
+      if (!more) await Promise.race([new Promise((r) => req.once('drain', r)), settled]);
+    }
+    if (!answered) req.end();
     const res = await response;
     await failIfError(res);
     res.resume();
     const etag = res.headers.etag;
     if (!etag) throw new Error('S3 answered the part PUT without an ETag header');
-    if (sent !== length) throw new Error(`sent ${sent} of ${length} bytes`);
+    if (sent !== data.length) throw new Error(`S3 answered after ${sent} of ${data.length} bytes`);
     return etag;
   } catch (error) {
     onBytes(-sent);
+    // The connection may hold half a body: never hand it back to the agent.
+    req.destroy();
     throw error;
-  } finally {
-    source.destroy();
   }
 }
 

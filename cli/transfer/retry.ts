@@ -1,4 +1,4 @@
-/** Retries with exponential backoff and full jitter, and a small worker pool. */
+/** Retries with exponential backoff and full jitter, a small worker pool and a semaphore. */
 import { isRetryable } from './http.js';
 
 export interface RetryOptions {
@@ -45,4 +45,27 @@ export async function pool<T>(items: readonly T[], concurrency: number, work: (i
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
   if (failed) throw failed.error;
+}
+
+/** A counting semaphore: at most `size` holders at once; waiters are served in order. */
+export class Slots {
+  private used = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async acquire(): Promise<void> {
+    if (this.used < this.size) {
+      this.used++;
+      return;
+    }
+    // The releasing holder hands its slot straight to the first waiter.
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.used--;
+  }
 }

@@ -1,8 +1,10 @@
 /**
  * Resumable-transfer state on disk.
  * - Uploads: `<state dir>/uploads/<image uid>.json` names the open session and
- *   the file it is for (absolute path, size, mtime) with the file's sha1, so
- *   `imgctl upload ID FILE` again resumes it instead of starting over.
+ *   the file it is for (absolute path, size, mtime), so `imgctl upload ID
+ *   FILE` again resumes it instead of starting over; once the file has been
+ *   read through, also its sha1 (records of older imgctl versions always
+ *   have it), so a run that dies after completing can still check the result.
  * - Downloads: a `<FILE>.part` sidecar next to the target lists the byte
  *   ranges already written and the checksum they belong to.
  */
@@ -20,7 +22,8 @@ export interface UploadRecord extends FileIdentity {
   version: 1;
   image: string;
   upload_id: string;
-  sha1: string;
+  /** Known once the whole file has been read (hashed while its parts were sent). */
+  sha1?: string;
   part_size: number;
   started_at: string;
 }
@@ -51,7 +54,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export async function loadUploadRecord(imageUid: string): Promise<UploadRecord | undefined> {
   const v = await readJson(uploadStateFile(imageUid));
-  if (!isObject(v) || v['version'] !== 1 || typeof v['upload_id'] !== 'string' || typeof v['sha1'] !== 'string') return undefined;
+  if (!isObject(v) || v['version'] !== 1 || typeof v['upload_id'] !== 'string') return undefined;
+  if (v['sha1'] !== undefined && typeof v['sha1'] !== 'string') return undefined;
   if (typeof v['path'] !== 'string' || typeof v['size'] !== 'number' || typeof v['mtimeMs'] !== 'number') return undefined;
   return v as unknown as UploadRecord;
 }

@@ -1,22 +1,22 @@
 /**
- * `imgctl upload`: hash the file (sha1, sent as the expected checksum so the
- * service refuses bytes that differ), open an upload session, PUT the parts
- * in parallel straight to S3, complete, wait for the service's own hash and
- * compare it. The session and the file's identity are saved before the first
- * byte moves, so a run that dies is resumed by running the same command: the
- * session route tells which parts S3 already holds and only the rest go.
+ * `imgctl upload`: open an upload session, read the file once, in order, PUT
+ * its parts in parallel straight to S3 while hashing them (send-parts.ts),
+ * complete with that sha1 as the expected checksum (the service refuses
+ * bytes that differ), wait for the service's own hash and compare it. The
+ * session and the file's identity are saved before the first byte moves, so
+ * a run that dies is resumed by running the same command: the session route
+ * tells which parts S3 already holds and only the rest go.
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Api } from '../api.js';
-import { killAfter, setInterruptHint, type Output } from '../context.js';
+import { setInterruptHint, type Output } from '../context.js';
 import { Failure, RequestRefused, UsageError, VerificationFailed } from '../errors.js';
-import { bytes, duration, rate } from '../format.js';
+import { bytes, duration } from '../format.js';
 import { Progress } from '../progress.js';
 import type { UploadSession } from '../types.js';
 import { sha1File } from './hash.js';
-import { isExpiredUrl, putFileRange } from './http.js';
-import { pool, withRetry } from './retry.js';
+import { sendParts } from './send-parts.js';
 import {
   loadUploadRecord,
   removeUploadRecord,
@@ -68,12 +68,9 @@ export async function upload(api: Api, out: Output, id: string, file: string, op
   }
 
   if (!record || !session) {
-    const sha1 = await hashWithProgress(identity, out);
-    const again = await identify(file);
-    if (!sameFile(again, identity)) throw new Failure(`${file} changed while it was being read; upload it when it is no longer written to`);
+    // No sha1 yet: it comes from the read that sends the parts, with the completion.
     session = await api.startUpload(uid, {
       size: identity.size,
-      sha1,
       ...(options.partSize !== undefined ? { part_size: options.partSize } : {}),
       ...(options.fmt !== undefined ? { fmt: options.fmt } : {}),
     });
@@ -81,7 +78,6 @@ export async function upload(api: Api, out: Output, id: string, file: string, op
       version: 1,
       image: uid,
       upload_id: session.upload_id,
-      sha1,
       part_size: session.part_size,
       started_at: new Date().toISOString(),
       ...identity,
@@ -92,14 +88,30 @@ export async function upload(api: Api, out: Output, id: string, file: string, op
 
   let partsSent = 0;
   let partsResumed = 0;
+  let sha1 = record.sha1;
   if (session.state === 'uploading') {
     setInterruptHint(`the upload stays open; run \`imgctl upload ${id} ${file}\` again to resume it`);
     const sent = await sendParts(api, out, uid, identity.path, session, options);
     partsSent = sent.sent;
     partsResumed = sent.resumed;
-    session = await api.completeUpload(uid, session.upload_id, sent.parts);
-    out.debug(`completed upload ${session.upload_id}; state ${session.state}`);
+    sha1 = sent.sha1;
+    // Parts sent from earlier reads must be of the same file: it must not have changed meanwhile.
+    if (!sameFile(await identify(file), identity)) {
+      throw new Failure(`${file} changed while it was being read; upload it again when it is no longer written to`);
+    }
+    if (session.sha1 && session.sha1 !== sha1) {
+      throw new VerificationFailed(
+        `${file} hashes to sha1:${sha1}, but upload ${session.upload_id} was started for sha1:${session.sha1}; the file changed: run with --restart`,
+      );
+    }
+    // Kept for a run that dies after the completion: it then checks without reading the file again.
+    record = { ...record, sha1 };
+    await saveUploadRecord(record);
+    session = await api.completeUpload(uid, session.upload_id, sent.parts, sha1);
+    out.debug(`completed upload ${session.upload_id} with sha1 ${sha1}; state ${session.state}`);
   }
+  // Completed by an earlier run that did not live to save its sha1: hash the file to check.
+  sha1 ??= await hashWithProgress(identity, out);
   setInterruptHint(
     `the service is checking the upload; \`imgctl upload ${id} ${file}\` again waits for the result, \`imgctl info ${id}\` shows the content`,
   );
@@ -108,7 +120,7 @@ export async function upload(api: Api, out: Output, id: string, file: string, op
     image: uid,
     upload_id: session.upload_id,
     size: identity.size,
-    sha1: record.sha1,
+    sha1,
     state: session.state,
     parts_sent: partsSent,
     parts_resumed: partsResumed,
@@ -130,8 +142,8 @@ export async function upload(api: Api, out: Output, id: string, file: string, op
   const info = await api.info(uid);
   result.chksum = info.chksum;
   result.seconds = (performance.now() - started) / 1000;
-  if (info.chksum !== `sha1:${record.sha1}`) {
-    throw new VerificationFailed(`the service reports ${info.chksum} for ${image.name}, but ${file} hashes to sha1:${record.sha1}`);
+  if (info.chksum !== `sha1:${sha1}`) {
+    throw new VerificationFailed(`the service reports ${info.chksum} for ${image.name}, but ${file} hashes to sha1:${sha1}`);
   }
   return result;
 }
@@ -196,80 +208,6 @@ async function hashWithProgress(identity: FileIdentity, out: Output): Promise<st
   } finally {
     bar.stop();
   }
-}
-
-const expectedSize = (s: UploadSession, n: number): number => (n < s.part_count ? s.part_size : s.size - s.part_size * (s.part_count - 1));
-
-async function sendParts(
-  api: Api,
-  out: Output,
-  uid: string,
-  path: string,
-  session: UploadSession,
-  options: UploadOptions,
-): Promise<{ parts: { part_number: number; etag: string }[]; sent: number; resumed: number }> {
-  const etags = new Map<number, string>();
-  for (const p of session.parts_done ?? []) if (p.size === expectedSize(session, p.part_number)) etags.set(p.part_number, p.etag);
-  const resumed = etags.size;
-  const todo: number[] = [];
-  for (let n = 1; n <= session.part_count; n++) if (!etags.has(n)) todo.push(n);
-
-  const urls = new Map<number, string>((session.parts ?? []).map((p) => [p.part_number, p.url]));
-  let urlsExpire = session.expires ?? 0;
-  let renewing: Promise<void> | undefined;
-  const renew = (): Promise<void> =>
-    (renewing ??= (async () => {
-      const fresh = await api.describeUpload(uid, session.upload_id);
-      if (fresh.state !== 'uploading') throw new Failure(`upload ${session.upload_id} is ${fresh.state}; it can no longer take parts`);
-      for (const p of fresh.parts ?? []) urls.set(p.part_number, p.url);
-      urlsExpire = fresh.expires ?? 0;
-      out.debug(`renewed ${fresh.parts?.length ?? 0} part URLs`);
-    })().finally(() => {
-      renewing = undefined;
-    }));
-  const urlFor = async (n: number): Promise<string> => {
-    // Renew a minute early: a 64 MiB part on a slow link takes a while.
-    if (!urls.has(n) || Date.now() / 1000 > urlsExpire - 60) await renew();
-    const url = urls.get(n);
-    if (url === undefined) throw new Failure(`the service gave no URL for part ${n}`);
-    return url;
-  };
-
-  const bar = new Progress(session.size, 'upload   ', { enabled: out.progress });
-  bar.skip(todo.length === session.part_count ? 0 : session.size - todo.reduce((sum, n) => sum + expectedSize(session, n), 0));
-  const onKill = killAfter('IMGCTL_TEST_KILL_AFTER_PARTS');
-  let sent = 0;
-  try {
-    await pool(todo, options.concurrency, async (n) => {
-      const length = expectedSize(session, n);
-      const t = performance.now();
-      const etag = await withRetry(
-        async () => putFileRange(await urlFor(n), path, (n - 1) * session.part_size, length, (b) => bar.add(b)),
-        {
-          retries: options.retries,
-          what: `part ${n}`,
-          log: (line) => out.debug(line),
-          beforeRetry: async (error) => {
-            if (isExpiredUrl(error)) {
-              urls.delete(n);
-              await renew();
-            }
-          },
-        },
-      );
-      etags.set(n, etag);
-      sent++;
-      out.debug(`part ${n}/${session.part_count} sent (${bytes(length)}, ${Math.round(performance.now() - t)} ms)`);
-      onKill(sent);
-    });
-  } finally {
-    bar.stop();
-  }
-  out.note(
-    `uploaded ${bytes(session.size)}${resumed ? ` (${resumed} of ${session.part_count} parts were already there)` : ''} in ${duration(bar.elapsedSeconds())}, ${rate(bar.averageRate())}`,
-  );
-  const parts = [...etags].sort((a, b) => a[0] - b[0]).map(([part_number, etag]) => ({ part_number, etag }));
-  return { parts, sent, resumed };
 }
 
 async function waitForResult(api: Api, out: Output, uid: string, session: UploadSession, timeoutMs: number): Promise<UploadSession> {

@@ -14,14 +14,17 @@ const MIB = 1024 * 1024;
 let home: string;
 const run = (args: string[], options: Partial<Parameters<typeof imgctl>[1]> = {}) => imgctl(args, { home, ...options });
 
-/** The upload state imgctl keeps for an image (upload id and file identity). */
-async function uploadState(uid: string): Promise<{ upload_id: string; path: string; size: number } | undefined> {
+interface UploadState {
+  upload_id: string;
+  path: string;
+  size: number;
+  sha1?: string;
+}
+
+/** The upload state imgctl keeps for an image (upload id and file identity; the sha1 once the file is read through). */
+async function uploadState(uid: string): Promise<UploadState | undefined> {
   try {
-    return JSON.parse(await readFile(join(home, '.local/state/imgctl/uploads', `${uid}.json`), 'utf8')) as {
-      upload_id: string;
-      path: string;
-      size: number;
-    };
+    return JSON.parse(await readFile(join(home, '.local/state/imgctl/uploads', `${uid}.json`), 'utf8')) as UploadState;
   } catch {
     return undefined;
   }
@@ -35,6 +38,9 @@ async function randomFile(name: string, size: number): Promise<string> {
 
 const PART_SENT = /^\[imgctl\] part \d+\/\d+ sent/;
 const RANGE_WRITTEN = /^\[imgctl\] range \d+-\d+ written/;
+const BUFFERS = /^\[imgctl\] sha1 [0-9a-f]{40}; (\d+) part buffers of ([\d.]+ MiB) used \(at most concurrency \+ 1 = (\d+)\)$/m;
+/** The sha1 pass imgctl used to make before sending (and still makes to check an upload it did not send itself). */
+const SEPARATE_HASH = /^\[imgctl\] sha1 [0-9a-f]{40} \(/m;
 
 beforeAll(async () => {
   home = await newHome();
@@ -48,6 +54,13 @@ describe('upload and download', () => {
 
     const up = expectCode(await run(['upload', image.name, file, '--part-size', '5M', '-c', '4', '-v']), 0);
     expect(countLines(up.stderr, PART_SENT)).toBe(4);
+    // One read: the sha1 comes from the parts as they were read, and goes with the completion.
+    expect(up.stderr).not.toMatch(SEPARATE_HASH);
+    expect(up.stderr).toMatch(new RegExp(`completed upload [0-9a-f]+ with sha1 ${sha1}; state hashing`));
+    // Memory: at most concurrency + 1 part buffers.
+    const buffers = BUFFERS.exec(up.stderr);
+    expect(buffers?.slice(2)).toEqual(['5.0 MiB', '5']);
+    expect(Number(buffers?.[1])).toBeLessThanOrEqual(5);
     expect(up.stdout).toContain(`sha1:${sha1} checked by the service`);
     // Not a terminal: no progress bar drawn.
     expect(up.stderr).not.toMatch(/\r|\u2588|\u2591/);
@@ -90,9 +103,11 @@ describe('upload and download', () => {
     expect(killed.signal).toBe('SIGKILL');
     expect(countLines(killed.stderr, PART_SENT)).toBe(2);
 
-    // What S3 holds before the resume: the two parts sent.
+    // What S3 holds before the resume: the two parts sent. The file was not
+    // read through, so there is no sha1 yet (it is computed while sending).
     const state = await uploadState(image.uid);
     expect(state).toMatchObject({ path: file, size: 16 * MIB + 7 });
+    expect(state?.sha1).toBeUndefined();
     const session = (await call<{ state: string; parts_done: unknown[]; part_count: number }>(
       'GET',
       `/image/${image.uid}/content/upload/${state?.upload_id ?? ''}`,
@@ -102,10 +117,30 @@ describe('upload and download', () => {
 
     const resumed = expectCode(await run(['upload', image.name, file, '-v']), 0);
     expect(resumed.stderr).toContain(`resuming upload ${state?.upload_id ?? ''}: S3 holds 2 of 4 parts`);
+    // Parts 1 and 2 are read and hashed again (the sha1 covers the whole file), but only 3 and 4 are sent.
     expect(countLines(resumed.stderr, PART_SENT)).toBe(2);
+    expect(resumed.stderr).toMatch(/^\[imgctl\] part 3\/4 sent/m);
+    expect(resumed.stderr).toMatch(/^\[imgctl\] part 4\/4 sent/m);
+    expect(resumed.stderr).toContain('sent 6.0 MiB in 2 parts (2 of 4 parts were already in S3, read only to hash them)');
+    expect(resumed.stderr).toMatch(new RegExp(`completed upload ${state?.upload_id ?? ''} with sha1 ${sha1}`));
     expect(resumed.stderr).not.toMatch(/PUT \/api\/v1\/image\/[0-9a-f]+\/content -> 201/);
     expect(resumed.stdout).toContain(`sha1:${sha1} checked by the service`);
     expect((await call('GET', `/image/${image.uid}/content/info`)).body.data).toMatchObject({ chksum: `sha1:${sha1}` });
+    expect(await uploadState(image.uid)).toBeUndefined();
+  });
+
+  it('--no-wait leaves the check to a later run, which waits for it and compares without sending or reading again', async () => {
+    const image = await createImage();
+    const file = await randomFile('nowait.img', 3 * MIB);
+    const sha1 = await sha1OfFile(file);
+    const first = expectCode(await run(['upload', image.name, file, '--no-wait', '--json']), 0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ sha1, parts_sent: 1 });
+    expect(await uploadState(image.uid)).toMatchObject({ sha1 });
+
+    const again = expectCode(await run(['upload', image.name, file, '-v']), 0);
+    expect(countLines(again.stderr, PART_SENT)).toBe(0);
+    expect(again.stderr).not.toMatch(SEPARATE_HASH);
+    expect(again.stdout).toContain(`sha1:${sha1} checked by the service`);
     expect(await uploadState(image.uid)).toBeUndefined();
   });
 
