@@ -73,9 +73,18 @@ export function matchRoute(method: string, path: string): RouteMatch {
     }
     const params: Record<string, string> = {};
     names.forEach((name, i) => {
-      params[name] = decodeURIComponent(m[i + 1] ?? '');
+      params[name] = safeDecode(m[i + 1] ?? '');
     });
     return { kind: 'route', route, params };
   }
   return allowed.length > 0 ? { kind: 'method_not_allowed', allowed } : { kind: 'not_found' };
+}
+
+/** A segment with broken %-encoding stays as sent: it then names nothing, which is a 404, not a crash. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

@@ -8,6 +8,7 @@
  */
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
+import { MAX_NAME_LENGTH, NAME_PATTERN } from '../core/ids.js';
 
 z.config(en());
 
@@ -15,8 +16,8 @@ export const NAME_RULE = 'must start with a letter and contain only letters, dig
 
 export const imageName = z.string({ error: 'must be a string' }).check(
   z.minLength(1, 'must not be empty'),
-  z.maxLength(128, 'must be at most 128 characters'),
-  z.regex(/^[A-Za-z][A-Za-z0-9._-]*$/, NAME_RULE),
+  z.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+  z.regex(NAME_PATTERN, NAME_RULE),
   z.refine((n: string) => !/^[0-9a-fA-F]{32}$/.test(n), 'must not look like a UID (32 hex characters)'),
 );
 

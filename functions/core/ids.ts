@@ -3,6 +3,10 @@ import { randomUUID } from 'node:crypto';
 /** UIDs are 32 lower-case hex characters, as the head node's API writes them. */
 export const UID_PATTERN = /^[0-9a-f]{32}$/;
 
+/** Image names: a letter, then letters, digits, ".", "_" or "-"; at most MAX_NAME_LENGTH. */
+export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9._-]*$/;
+export const MAX_NAME_LENGTH = 128;
+
 export const newUid = (): string => randomUUID().replaceAll('-', '');
 
 export const isUid = (value: string): boolean => UID_PATTERN.test(value);

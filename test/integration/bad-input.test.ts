@@ -101,3 +101,13 @@ describe('routes', () => {
     expect(res.body.reason).toMatch(/POST is not allowed on \/api\/v1\/image\/some-image/);
   });
 });
+
+describe('odd paths', () => {
+  it('answers 404, not 500, for broken %-encoding and ids that cannot be names', async () => {
+    for (const id of ['%E0%A4%A', 'x'.repeat(5000), '%00', 'a%2Fb']) {
+      const res = await call('GET', `/image/${id}`);
+      expect(res.status, id.slice(0, 20)).toBe(404);
+      expect(res.body.reason).toMatch(/^no image with UID or name/);
+    }
+  });
+});

@@ -5,7 +5,7 @@
  * name twice or leave a guard without its image.
  */
 import { conflict, forbidden, invalid, notFound, ServiceError } from '../errors.js';
-import { isUid, newUid, nowSeconds } from '../ids.js';
+import { isUid, MAX_NAME_LENGTH, NAME_PATTERN, newUid, nowSeconds } from '../ids.js';
 import { ConditionFailed, TransactionConflict, writeAll, type Write } from '../db/transact.js';
 import {
   buildItem,
@@ -23,6 +23,8 @@ const MAX_ATTEMPTS = 8;
 
 /** Finds an image by UID or by name. */
 export async function findImage(id: string): Promise<ImageItem | undefined> {
+  // Anything that is neither a UID nor a possible name names no image: no read needed.
+  if (!isUid(id) && !(id.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(id))) return undefined;
   const uid = isUid(id) ? id : await repo.getUidByName(id);
   return uid === undefined ? undefined : repo.getImageItem(uid);
 }
