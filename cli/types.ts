@@ -1,12 +1,15 @@
-/** The API's shapes as imgctl reads them (see DESIGN.md, "API contract"). */
+/**
+ * The API's shapes as imgctl reads them (see DESIGN.md, "API contract"). The
+ * content and upload shapes are the service's own types, so a change on one
+ * side that the other does not follow fails to compile. Records are read more
+ * loosely: a head node may add fields of its own.
+ */
+import type { ContentEntry } from '../functions/core/images/model.js';
+import type { DownloadLink } from '../functions/core/files/service.js';
+import type { StoredPart } from '../functions/core/files/storage.js';
+import type { PartUrl, SessionView } from '../functions/core/uploads/service.js';
 
-export interface ContentEntry {
-  size: number;
-  mtime: number;
-  chksum: string;
-  filename: string;
-  uid: string;
-}
+export type { ContentEntry, DownloadLink, PartUrl, StoredPart };
 
 export interface ImageRecord {
   uid: string;
@@ -36,42 +39,8 @@ export interface ContentInfo extends ContentStat {
   fmt: string;
 }
 
-export type UploadState = 'uploading' | 'hashing' | 'ready' | 'failed' | 'aborted' | 'expired';
-
-export interface PartUrl {
-  part_number: number;
-  url: string;
-}
-
-export interface StoredPart {
-  part_number: number;
-  size: number;
-  etag: string;
-}
-
-export interface UploadSession {
-  upload_id: string;
-  image: string;
-  state: UploadState;
-  reason?: string;
-  size: number;
-  part_size: number;
-  part_count: number;
-  fmt: string;
-  sha1: string | null;
-  parts_done?: StoredPart[];
-  parts?: PartUrl[];
-  expires?: number;
-  session_expires: number;
-}
-
-export interface DownloadLink {
-  url: string;
-  expires: number;
-  size: number;
-  chksum: string;
-  parts?: { part_number: number; start: number; end: number; range: string; url: string }[];
-}
+export type UploadState = UploadSession['state'];
+export type UploadSession = SessionView;
 
 /** The `<fmt>: entry` pairs of a record's content, without its last_modified* keys. */
 export function contentEntries(record: ImageRecord): [string, ContentEntry][] {
