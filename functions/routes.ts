@@ -45,8 +45,6 @@ export type RouteKey = `${RouteSpec['method']} ${typeof API_BASE}${RouteSpec['pa
 
 export const routeKey = (route: Route): string => `${route.method} ${API_BASE}${route.path}`;
 
-export const routesOf = (fn: ApiFunction): readonly Route[] => ROUTES.filter((r) => r.fn === fn);
-
 export type RouteMatch =
   | { kind: 'route'; route: Route; params: Record<string, string> }
   | { kind: 'method_not_allowed'; allowed: HttpMethod[] }

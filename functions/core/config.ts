@@ -74,8 +74,3 @@ export const config = {
     return once('hasherRangeSize', () => positiveInt('HASHER_RANGE_SIZE', 16 * 1024 * 1024));
   },
 };
-
-/** For tests that change the environment between cases. */
-export function resetConfig(): void {
-  cache.clear();
-}
