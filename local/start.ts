@@ -37,13 +37,15 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
 
+  // The token command finds the signing key in the data directory: name it when it is not the default.
+  const dataDirEnv = process.env['DATA_DIR'] ? `DATA_DIR=${process.env['DATA_DIR']} ` : '';
   console.log(`Image Service is up: ${stack.apiUrl}
   data:      ${stack.dataDir}
   DynamoDB:  ${stack.dynamodbEndpoint} (table ${stack.tableName})
   S3:        ${stack.s3Endpoint} (bucket ${stack.bucket})
 
 Get a token (admin may change images; without --admin a token only reads):
-  TOKEN=$(npm run --silent token -- --user admin1 --admin)
+  TOKEN=$(${dataDirEnv}npm run --silent token -- --user admin1 --admin)
   curl -H "Authorization: Bearer $TOKEN" ${stack.apiUrl}/images
 Ctrl-C stops the service; its data stays in ${stack.dataDir}.`);
 }
