@@ -133,7 +133,7 @@ export const downloadQuery = z.strictObject({
   parts: z.optional(
     z.coerce
       .number({ error: 'must be a number' })
-      .check(z.int(), z.minimum(1, 'must be at least 1'), z.maximum(10_000, 'must be at most 10000')),
+      .check(z.int(), z.minimum(1, 'must be at least 1'), z.maximum(1000, 'must be at most 1000')),
   ),
 });
 

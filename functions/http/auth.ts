@@ -25,7 +25,10 @@ export function principalOf(event: { requestContext: { authorizer?: { jwt?: { cl
 
 /**
  * HTTP APIs pass list claims flattened to a string such as "[admins ops]";
- * accept that, a JSON array string, and a real array alike.
+ * accept that, a JSON array string, and a real array alike. Only whitespace
+ * separates: Cognito group names may contain commas, so "[ops,admins]" is one
+ * group named "ops,admins", not an admin. (Group names with spaces cannot be
+ * told apart once flattened; the admin group must not contain one.)
  */
 export function groupsOf(claim: unknown): string[] {
   if (Array.isArray(claim)) return claim.map(String);
@@ -38,7 +41,7 @@ export function groupsOf(claim: unknown): string[] {
     } catch {
       // Not JSON: the space-separated form.
     }
-    return text.slice(1, -1).split(/[\s,]+/).filter(Boolean);
+    return text.slice(1, -1).split(/\s+/).filter(Boolean);
   }
-  return text.split(/[\s,]+/).filter(Boolean);
+  return text.split(/\s+/).filter(Boolean);
 }

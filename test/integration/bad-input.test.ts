@@ -103,6 +103,15 @@ describe('routes', () => {
 });
 
 describe('odd paths', () => {
+  it('answers 404, not 500, for an upload id that cannot be one', async () => {
+    const { uid } = await createImage();
+    for (const method of ['GET', 'DELETE'] as const) {
+      const res = await call(method, `/image/${uid}/content/upload/${'u'.repeat(2100)}`);
+      expect(res.status).toBe(404);
+      expect(res.body.reason).toMatch(/^no upload "u+" for image/);
+    }
+  });
+
   it('answers 404, not 500, for broken %-encoding and ids that cannot be names', async () => {
     for (const id of ['%E0%A4%A', 'x'.repeat(5000), '%00', 'a%2Fb']) {
       const res = await call('GET', `/image/${id}`);

@@ -133,7 +133,7 @@ group('multi-part upload and download', () => {
       next = p.end + 1;
     }
     expect(next).toBe(data.length);
-    const pieces = await Promise.all(ranges.map((p) => fetchBytes(p.url, p.range)));
+    const pieces = await Promise.all(ranges.map((p) => fetchBytes(ranged.url, p.range)));
     for (const [i, piece] of pieces.entries()) {
       expect(piece.status).toBe(206);
       expect(piece.bytes.length).toBe(ranges[i]!.end - ranges[i]!.start + 1);
@@ -170,7 +170,7 @@ group('multi-part upload and download', () => {
 });
 
 group('ranged download URLs', () => {
-  it.each([1, 2, 7, 600, 10_000])('parts=%i gives exactly that many contiguous ranges that reassemble the file', async (n) => {
+  it.each([1, 2, 7, 600, 1000])('parts=%i gives exactly that many contiguous ranges that reassemble the file', async (n) => {
     const image = await createImage();
     const data = makeContent(0, 100_000);
     expect((await uploadContent(image.uid, data)).state).toBe('ready');
@@ -181,7 +181,7 @@ group('ranged download URLs', () => {
     let next = 0;
     const sizes = new Set<number>();
     for (const p of ranges) {
-      expect(p).toMatchObject({ start: next, range: `bytes=${p.start}-${p.end}`, url: link.url });
+      expect(p).toEqual({ part_number: p.part_number, start: next, end: p.end, range: `bytes=${p.start}-${p.end}` });
       sizes.add(p.end - p.start + 1);
       next = p.end + 1;
     }
@@ -189,7 +189,7 @@ group('ranged download URLs', () => {
     // About equal: sizes differ by at most one byte.
     expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(1);
     if (n <= 7) {
-      const pieces = await Promise.all(ranges.map((p) => fetchBytes(p.url, p.range)));
+      const pieces = await Promise.all(ranges.map((p) => fetchBytes(link.url, p.range)));
       expect(Buffer.concat(pieces.map((p) => p.bytes)).equals(data)).toBe(true);
     }
   });

@@ -252,6 +252,8 @@ describe('GET /images', () => {
       ['limit=5000', /at most 1000/],
       ['color=red', /color/],
       ['next=garbage', /next is not a cursor/],
+      [`next=${Buffer.from(JSON.stringify({ pk: '', gsi1pk: 'IMAGE', gsi1sk: 'a' })).toString('base64url')}`, /next is not a cursor/],
+      [`next=${Buffer.from(JSON.stringify({ pk: 'FILE#x', gsi1pk: 'RELEASED', gsi1sk: 'x' })).toString('base64url')}`, /next is not a cursor/],
     ] as const) {
       const res = await call('GET', `/images?${q}`);
       expect(res.status, q).toBe(400);

@@ -42,10 +42,15 @@ describe('groups claim', () => {
     ['[admins]', ['admins']],
     ['[]', []],
     ['["admins","ops"]', ['admins', 'ops']],
-    ['admins,ops', ['admins', 'ops']],
+    ['[ops,admins]', ['ops,admins']],
+    ['admins,ops', ['admins,ops']],
     ['admins', ['admins']],
   ])('%s', (claim, groups) => {
     expect(groupsOf(claim)).toEqual(groups);
+  });
+
+  it('does not take a group named "ops,admins" for the admins group', () => {
+    expect(groupsOf('[ops,admins]')).not.toContain('admins');
   });
 
   it('takes a real array, and ignores what is neither', () => {

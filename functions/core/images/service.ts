@@ -143,7 +143,8 @@ export async function cloneImage(
       stamp(actor, nowSeconds()),
       { file_uid: source.file_uid, content: source.content },
     );
-    const writes: Write[] = [repo.putNewImage(item), repo.claimName(item.name, item.uid)];
+    // The source (the clone's parent) must still exist when the clone commits.
+    const writes: Write[] = [repo.putNewImage(item), repo.claimName(item.name, item.uid), repo.imageExists(source.uid)];
     if (source.file_uid !== undefined) writes.push(retainFile(source.file_uid));
     try {
       await writeAll(writes);

@@ -107,6 +107,8 @@ async function switchContent(
   for (let n = 0; n < MAX_ATTEMPTS; n++) {
     const image = await getImageItem(session.image_uid);
     if (!image) return fail(session, 'the image was deleted before its upload was checked');
+    // A concurrent copy of this event got here first and switched the content already.
+    if (image.file_uid === session.upload_id) return 'duplicate';
     if (image.content_order !== undefined && image.content_order > order) {
       return fail(session, 'superseded: a later upload or removal changed this image first');
     }

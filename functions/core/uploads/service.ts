@@ -7,7 +7,7 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { config } from '../config.js';
 import { conflict, invalid, notFound, ServiceError } from '../errors.js';
-import { newUid, nowSeconds } from '../ids.js';
+import { isUid, newUid, nowSeconds } from '../ids.js';
 import { keys } from '../db/keys.js';
 import { contentKey, DEFAULT_FMT } from '../files/model.js';
 import * as storage from '../files/storage.js';
@@ -114,7 +114,8 @@ export async function startUpload(imageId: string, request: StartRequest, actor:
 
 async function sessionOf(imageId: string, uploadId: string): Promise<{ image: ImageItem; session: UploadItem }> {
   const image = await getImage(imageId);
-  const session = await repo.getUpload(uploadId);
+  // Upload ids are UIDs; anything else names no session and is not worth a read.
+  const session = isUid(uploadId) ? await repo.getUpload(uploadId) : undefined;
   if (!session || session.image_uid !== image.uid) {
     throw notFound(`no upload "${uploadId}" for image "${image.name}"`);
   }
