@@ -1,7 +1,8 @@
 /**
  * Lambda, on a schedule: collects content files that lost their last
  * reference but whose clean-up did not finish (an S3 or DynamoDB error after
- * the releasing transaction). See core/files/sweep.ts.
+ * the releasing transaction; core/files/sweep.ts), and ends upload sessions
+ * whose hasher never finished (core/uploads/stale.ts).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -9,6 +10,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { sweepReleasedFiles, type SweepResult } from './core/files/sweep.js';
+import { failStaleHashing } from './core/uploads/stale.js';
 import { logger } from './core/logger.js';
 import { metrics } from './core/metrics.js';
 
@@ -16,7 +18,11 @@ export const handler = middy<unknown, SweepResult, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .handler(async () => {
-    const result = await sweepReleasedFiles();
+    // Stale sessions first: failing one deletes its object, which the file sweep never sees.
+    const stale = await failStaleHashing();
+    const result = { ...(await sweepReleasedFiles()), staleUploads: stale.failed };
+    if (stale.failed.length > 0) logger.warn('upload sessions whose hasher never finished were failed', { stale: stale.failed });
+    metrics.addMetric('StaleUploads', MetricUnit.Count, stale.failed.length);
     // Collected files are clean-ups that failed earlier: worth watching if it grows.
     metrics.addMetric('SweptFiles', MetricUnit.Count, result.collected);
     metrics.addMetric('SweepFailures', MetricUnit.Count, result.failed.length);

@@ -46,7 +46,7 @@ export class Alarms extends Construct {
       'failed-events',
       props.failureQueue.metricApproximateNumberOfMessagesVisible({ period: PERIOD, statistic: 'Maximum' }),
       1,
-      'S3 events the hasher gave up on (see the failure queue); those uploads stay in state hashing',
+      'S3 events the hasher gave up on (see the failure queue); the sweeper fails those uploads after 7 hours',
     );
     this.add(
       'api-5xx',

@@ -44,8 +44,8 @@ export const CONTENT_OBJECT_ACTIONS = [
 /** The hasher reads each new file and deletes files whose last reference it released. */
 export const HASHER_OBJECT_ACTIONS = ['s3:GetObject', 's3:DeleteObject'] as const;
 
-/** The sweeper only deletes files nothing refers to any more. */
-export const SWEEPER_OBJECT_ACTIONS = ['s3:DeleteObject'] as const;
+/** The sweeper deletes files nothing refers to any more, and aborts what stale sessions left open. */
+export const SWEEPER_OBJECT_ACTIONS = ['s3:DeleteObject', 's3:AbortMultipartUpload'] as const;
 
 export function grantTable(fn: IFunction, table: ITable): void {
   fn.addToRolePolicy(new PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [table.tableArn] }));

@@ -254,7 +254,7 @@ describe('least privilege', () => {
     );
   });
 
-  it('sweeper: delete on content/* and the table, nothing else', () => {
+  it('sweeper: delete and abort on content/*, the table, nothing else', () => {
     expect([...allowedPairs(template, ids.roles.sweeper)].sort()).toEqual(
       [...logs(ids.sweeper), ...xray, ...table(ids.table), ...objects(SWEEPER_OBJECT_ACTIONS)].sort(),
     );

@@ -3,14 +3,15 @@
  * whose last reference was released but whose object is still in S3.
  */
 import { HeadObjectCommand, NotFound } from '@aws-sdk/client-s3';
-import { GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ListPartsCommand, NoSuchUpload } from '@aws-sdk/client-s3';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SweepResult } from '../../functions/core/files/sweep.js';
 import { call, createImage, stack, uniqueName } from './api.js';
 import { useStackEnvironment } from './in-process.js';
 import { assertInvariants } from './invariants.js';
-import { makeContent, testDdb, testS3, uploadContent } from './upload-client.js';
+import { describe as describeUpload, makeContent, PART, startUpload, testDdb, testS3, uploadContent, uploadParts } from './upload-client.js';
 
 let sweeper: (event: unknown, context: Context) => Promise<SweepResult>;
 let lambdaContext: (name: string, timeoutMs: number) => Context;
@@ -93,5 +94,57 @@ describe('the sweeper', () => {
   it('a second run finds nothing more to do', async () => {
     const again = await sweeper({}, lambdaContext('image-service-sweeper', 60_000));
     expect(again.failed).toEqual([]);
+  });
+});
+
+describe('upload sessions whose hasher never finished', () => {
+  /** What a completion that timed out after claiming the session leaves: `hashing`, multipart upload still open. */
+  async function stuckInHashing(sinceMs: number) {
+    const { uid } = await createImage();
+    const data = makeContent(1, 100);
+    const session = await startUpload(uid, { size: data.length, part_size: PART });
+    await uploadParts(session, data);
+    await testDdb().send(
+      new UpdateCommand({
+        TableName: stack().tableName,
+        Key: { pk: `UPLOAD#${session.upload_id}` },
+        UpdateExpression: 'SET #state = :hashing, gsi1pk = :p, gsi1sk = :since',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':hashing': 'hashing', ':p': 'HASHING', ':since': String(sinceMs).padStart(15, '0') },
+      }),
+    );
+    const item = await testDdb().send(
+      new GetCommand({ TableName: stack().tableName, Key: { pk: `UPLOAD#${session.upload_id}` }, ConsistentRead: true }),
+    );
+    return { uid, session, s3UploadId: String(item.Item?.['s3_upload_id']) };
+  }
+
+  async function multipartOpen(key: string, uploadId: string): Promise<boolean> {
+    try {
+      await testS3().send(new ListPartsCommand({ Bucket: stack().bucket, Key: key, UploadId: uploadId }));
+      return true;
+    } catch (error) {
+      if (error instanceof NoSuchUpload || (error as { name?: string }).name === 'NoSuchUpload') return false;
+      throw error;
+    }
+  }
+
+  it('ends a session hashing for longer than the hasher can take, and aborts what it left open', async () => {
+    const stale = await stuckInHashing(Date.now() - 8 * 3600 * 1000);
+    const fresh = await stuckInHashing(Date.now() - 60 * 1000);
+    const key = (id: string) => `content/${id}`;
+    expect(await multipartOpen(key(stale.session.upload_id), stale.s3UploadId)).toBe(true);
+
+    const result = await sweeper({}, lambdaContext('image-service-sweeper', 60_000));
+    expect(result.staleUploads).toContain(stale.session.upload_id);
+    expect(result.staleUploads).not.toContain(fresh.session.upload_id);
+
+    const ended = await describeUpload(stale.uid, stale.session.upload_id);
+    expect(ended.body.data).toMatchObject({ state: 'failed', reason: expect.stringMatching(/hasher did not finish/) });
+    expect(await multipartOpen(key(stale.session.upload_id), stale.s3UploadId)).toBe(false);
+
+    // A session that is hashing now is none of the sweeper's business.
+    expect((await describeUpload(fresh.uid, fresh.session.upload_id)).body.data?.state).toBe('hashing');
+    expect(await multipartOpen(key(fresh.session.upload_id), fresh.s3UploadId)).toBe(true);
   });
 });

@@ -19,3 +19,6 @@ export const IMAGES_PARTITION = 'IMAGE';
  * at refcnt 0 here without scanning the table.
  */
 export const RELEASED_FILES_PARTITION = 'RELEASED';
+
+/** Partition of the byName index listing upload sessions while they are hashing. */
+export const HASHING_UPLOADS_PARTITION = 'HASHING';

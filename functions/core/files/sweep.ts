@@ -14,11 +14,13 @@ import { collectFile } from './collect.js';
 export interface SweepResult {
   collected: number;
   stillReferenced: number;
+  /** Upload sessions ended because their hasher never finished (core/uploads/stale.ts). */
+  staleUploads: string[];
   failed: { uid: string; error: string }[];
 }
 
 export async function sweepReleasedFiles(): Promise<SweepResult> {
-  const result: SweepResult = { collected: 0, stillReferenced: 0, failed: [] };
+  const result: SweepResult = { collected: 0, stillReferenced: 0, staleUploads: [], failed: [] };
   let start: Record<string, unknown> | undefined;
   do {
     const page = await ddb().send(

@@ -2,11 +2,11 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
-import { keys } from '../db/keys.js';
+import { HASHING_UPLOADS_PARTITION, keys } from '../db/keys.js';
 import type { Write } from '../db/transact.js';
 import type { UploadItem, UploadState } from './model.js';
 
-type TransitionSet = Partial<Pick<UploadItem, 'reason' | 'completed_at' | 'replaced_file' | 'sha1'>>;
+type TransitionSet = Partial<Pick<UploadItem, 'reason' | 'completed_at' | 'replaced_file' | 'sha1' | 'expires_at'>>;
 
 export async function getUpload(id: string): Promise<UploadItem | undefined> {
   const out = await ddb().send(new GetCommand({ TableName: config.tableName, Key: keys.upload(id), ConsistentRead: true }));
@@ -58,7 +58,20 @@ function transitionUpdate(
     values[`:${k}`] = v;
     sets.push(`#${k} = :${k}`);
   }
-  for (const k of remove) names[`#${k}`] = k;
+  // While hashing, a session is listed in the byName index's hashing partition, by the
+  // time it entered it, so the sweeper can find one whose hasher never finished.
+  const removed = [...remove];
+  if (to === 'hashing') {
+    names['#gpk'] = 'gsi1pk';
+    names['#gsk'] = 'gsi1sk';
+    values[':hashing'] = HASHING_UPLOADS_PARTITION;
+    values[':since'] = String(Date.now()).padStart(15, '0');
+    sets.push('#gpk = :hashing', '#gsk = :since');
+  } else if (from === 'hashing') {
+    removed.push('gsi1pk', 'gsi1sk');
+  }
+  for (const k of removed) names[`#${k}`] = k;
+  remove = removed;
   return {
     Key: keys.upload(id),
     UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.map((k) => `#${k}`).join(', ')}` : ''}`,

@@ -155,7 +155,12 @@ export async function completeUpload(
   verifyAgainstStored(listed, stored, session.size);
 
   // Claim the completion first: of two concurrent completes only one proceeds.
-  const claim = { completed_at: Date.now(), ...(expected !== undefined ? { sha1: expected } : {}) };
+  // Completing re-arms the session's TTL: it must outlive its hashing (and the sweeper's watch on it).
+  const claim = {
+    completed_at: Date.now(),
+    expires_at: Math.ceil(nowSeconds() + config.uploadSessionTtlSeconds),
+    ...(expected !== undefined ? { sha1: expected } : {}),
+  };
   if (!(await repo.transition(session.upload_id, 'uploading', 'hashing', claim))) {
     throw conflict(`upload "${uploadId}" is being completed or was aborted by another request`);
   }
