@@ -145,7 +145,9 @@ export function loadConfig(node: Node): ServiceConfig {
     logLevel: ctx.oneOf<LogLevel>('logLevel', DEFAULTS.logLevel, ['DEBUG', 'INFO', 'WARN', 'ERROR']),
     logRetentionDays: retention,
     // SigV4 presigned URLs live at most 7 days.
-    uploadUrlExpirySeconds: ctx.int('uploadUrlExpirySeconds', DEFAULTS.uploadUrlExpirySeconds, 60, 604_800),
+    // A URL signed with the function's role credentials dies with them, whatever it says:
+    // keep the promise within what those temporary credentials are sure to last.
+    uploadUrlExpirySeconds: ctx.int('uploadUrlExpirySeconds', DEFAULTS.uploadUrlExpirySeconds, 60, 21_600),
     // S3 multipart limits: parts are 5 MiB to 5 GiB.
     defaultPartSize: ctx.int('defaultPartSize', DEFAULTS.defaultPartSize, 5 * MIB, 5 * 1024 * MIB),
     abortIncompleteUploadDays: ctx.int('abortIncompleteUploadDays', DEFAULTS.abortIncompleteUploadDays, 1, 365),

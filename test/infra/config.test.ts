@@ -38,6 +38,7 @@ describe('context settings', () => {
     [{ hasherRetryAttempts: 3 }, /hasherRetryAttempts/],
     [{ defaultPartSize: 1024 }, /defaultPartSize/],
     [{ uploadUrlExpirySeconds: '1h' }, /uploadUrlExpirySeconds/],
+    [{ uploadUrlExpirySeconds: 604_800 }, /uploadUrlExpirySeconds/],
     [{ mfa: 'sometimes' }, /mfa/],
     [{ jwtIssuer: 'https://idp.example' }, /jwtAudience/],
     [{ jwtIssuer: 'http://idp.example', jwtAudience: 'a' }, /jwtIssuer/],
