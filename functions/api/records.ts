@@ -4,6 +4,7 @@
  */
 import { invalid } from '../core/errors.js';
 import { toRecord, type EditableFields, type ImageItem, type ImageRecord } from '../core/images/model.js';
+import { indexKeyOf } from '../core/images/repository.js';
 import * as images from '../core/images/service.js';
 import type { RouteHandler } from '../http/api-handler.js';
 import { ok, type HttpResult } from '../http/envelope.js';
@@ -62,9 +63,23 @@ export const listImages: RouteHandler = async ({ query }) => {
     ...(parent !== undefined ? { parent } : {}),
     ...(q.distro !== undefined ? { distro: q.distro } : {}),
   });
-  for (const item of page.items) data[item.uid] = toRecord(item);
-  return ok(data, page.next ? { extra: { next: encodeCursor(page.next) } } : {});
+  let next = page.next;
+  let bytes = 0;
+  for (const [i, item] of page.items.entries()) {
+    const record = toRecord(item);
+    bytes += JSON.stringify(record).length;
+    // Lambda answers at most 6 MB: a page of long descriptions ends early, with a cursor.
+    if (bytes > MAX_PAGE_BYTES && i > 0) {
+      next = indexKeyOf(page.items[i - 1]!);
+      break;
+    }
+    data[item.uid] = record;
+  }
+  return ok(data, next ? { extra: { next: encodeCursor(next) } } : {});
 };
+
+/** Well under Lambda's 6 MB response limit, leaving room for the envelope. */
+export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
 
 const matches = (item: ImageItem, distro: string | undefined): boolean => distro === undefined || item.distro === distro;
 

@@ -1,0 +1,56 @@
+/**
+ * A page of images must fit Lambda's 6 MB response: 1,000 records with long
+ * descriptions (JSON escapes control characters six-fold) would not. The
+ * page ends early and its cursor resumes right after the last record served.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { apiEvent, context, route } from './events.js';
+
+const ddbMock = mockClient(DynamoDBDocumentClient);
+mockClient(DynamoDBClient);
+
+let records: typeof import('../../functions/records.js').handler;
+
+beforeAll(async () => {
+  Object.assign(process.env, { TABLE_NAME: 'images', SITE_NAME: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  ({ handler: records } = await import('../../functions/records.js'));
+});
+
+const item = (i: number) => {
+  const uid = i.toString(16).padStart(32, '0');
+  const name = `img-${String(i).padStart(4, '0')}`;
+  return {
+    pk: `IMAGE#${uid}`,
+    gsi1pk: 'IMAGE',
+    gsi1sk: name,
+    kind: 'image',
+    uid,
+    name,
+    description: '\u0001'.repeat(4096),
+    frozen: false,
+    last_modified: 1,
+    last_modified_by: 'a',
+    last_modified_on: 'eu-west-1',
+    version: 1,
+  };
+};
+
+describe('GET /images?limit=1000 with long descriptions', () => {
+  it('stops before 6 MB and hands out a cursor just after the last record it served', async () => {
+    ddbMock.on(QueryCommand).resolves({ Items: Array.from({ length: 1001 }, (_, i) => item(i)) });
+    const event = apiEvent(route('GET', '/images'), { admin: false });
+    event.queryStringParameters = { limit: '1000' };
+    const result = await records(event, context());
+    expect(result.statusCode).toBe(200);
+    expect(Buffer.byteLength(result.body ?? '')).toBeLessThan(6 * 1024 * 1024);
+    const body = JSON.parse(result.body ?? '{}') as { data: Record<string, { name: string }>; next: string };
+    const names = Object.values(body.data).map((r) => r.name);
+    expect(names.length).toBeGreaterThan(100);
+    expect(names.length).toBeLessThan(1000);
+    const cursor = JSON.parse(Buffer.from(body.next, 'base64url').toString()) as { gsi1sk: string };
+    expect(cursor.gsi1sk).toBe(names[names.length - 1]);
+  });
+});
