@@ -7,7 +7,8 @@ import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { nowSeconds } from '../ids.js';
-import { ConditionFailed, TransactionConflict, writeAll } from '../db/transact.js';
+import { retryWhileStale, Stale } from '../db/optimistic.js';
+import { ConditionFailed, writeAll } from '../db/transact.js';
 import type { ContentEntry, ImageItem } from '../images/model.js';
 import { putImageIfVersion } from '../images/repository.js';
 import { deleteImage, frozenError, getImage, type WriteOptions } from '../images/service.js';
@@ -79,29 +80,28 @@ export async function downloadLink(imageId: string, parts?: number): Promise<Dow
   return link;
 }
 
-const MAX_ATTEMPTS = 8;
-
 /** Removes the image's content and releases its file. */
 export async function deleteContent(imageId: string): Promise<ImageItem> {
-  for (let n = 0; n < MAX_ATTEMPTS; n++) {
-    const image = await getImage(imageId);
-    if (image.frozen) throw frozenError(image);
-    if (image.file_uid === undefined) throw notFound(`image "${image.name}" has no content to delete`);
-    const next: ImageItem = { ...image, version: image.version + 1 };
-    delete next.file_uid;
-    delete next.content;
-    // A removal is ordered like an upload: an older upload still hashing must not bring content back.
-    next.content_order = completionOrder(Date.now(), 'removed');
-    try {
-      await writeAll([putImageIfVersion(next, image.version), releaseFile(image.file_uid)]);
-    } catch (error) {
-      if (error instanceof ConditionFailed || error instanceof TransactionConflict) continue;
-      throw error;
-    }
-    await collectOrLeave(image.file_uid);
-    return next;
-  }
-  throw conflict(`image "${imageId}" is being changed by other requests; retry`);
+  return retryWhileStale(
+    async () => {
+      const image = await getImage(imageId);
+      if (image.frozen) throw frozenError(image);
+      if (image.file_uid === undefined) throw notFound(`image "${image.name}" has no content to delete`);
+      const next: ImageItem = { ...image, version: image.version + 1 };
+      delete next.file_uid;
+      delete next.content;
+      // A removal is ordered like an upload: an older upload still hashing must not bring content back.
+      next.content_order = completionOrder(Date.now(), 'removed');
+      try {
+        await writeAll([putImageIfVersion(next, image.version), releaseFile(image.file_uid)]);
+      } catch (error) {
+        throw error instanceof ConditionFailed ? new Stale() : error;
+      }
+      await collectOrLeave(image.file_uid);
+      return next;
+    },
+    () => conflict(`image "${imageId}" is being changed by other requests; retry`),
+  );
 }
 
 /** Deletes the image record and releases its content file. */

@@ -6,6 +6,7 @@
  */
 import { conflict, forbidden, invalid, notFound, ServiceError } from '../errors.js';
 import { isUid, MAX_NAME_LENGTH, NAME_PATTERN, newUid, nowSeconds } from '../ids.js';
+import { retryWhileStale, Stale } from '../db/optimistic.js';
 import { ConditionFailed, TransactionConflict, writeAll, type Write } from '../db/transact.js';
 import {
   buildItem,
@@ -17,9 +18,6 @@ import {
 } from './model.js';
 import * as repo from './repository.js';
 import { retainFile } from '../files/repository.js';
-
-/** Optimistic writes retried this many times against concurrent changes. */
-const MAX_ATTEMPTS = 8;
 
 /** Finds an image by UID or by name. */
 export async function findImage(id: string): Promise<ImageItem | undefined> {
@@ -129,38 +127,39 @@ export async function cloneImage(
   fields: { name: string; description?: string | null },
   actor: Actor,
 ): Promise<ImageItem> {
-  for (let n = 0; n < MAX_ATTEMPTS; n++) {
-    const source = await getImage(id);
-    const item = buildItem(
-      newUid(),
-      {
-        name: fields.name,
-        description: fields.description !== undefined ? fields.description : (source.description ?? null),
-        distro: source.distro ?? null,
-        parent: source.uid,
-        frozen: false,
-      },
-      stamp(actor, nowSeconds()),
-      { file_uid: source.file_uid, content: source.content },
-    );
-    // The source (the clone's parent) must still exist when the clone commits.
-    const writes: Write[] = [repo.putNewImage(item), repo.claimName(item.name, item.uid), repo.imageExists(source.uid)];
-    if (source.file_uid !== undefined) writes.push(retainFile(source.file_uid));
-    try {
-      await writeAll(writes);
+  return retryWhileStale(
+    async () => {
+      const source = await getImage(id);
+      const item = buildItem(
+        newUid(),
+        {
+          name: fields.name,
+          description: fields.description !== undefined ? fields.description : (source.description ?? null),
+          distro: source.distro ?? null,
+          parent: source.uid,
+          frozen: false,
+        },
+        stamp(actor, nowSeconds()),
+        { file_uid: source.file_uid, content: source.content },
+      );
+      // The source (the clone's parent) must still exist when the clone commits.
+      const writes: Write[] = [repo.putNewImage(item), repo.claimName(item.name, item.uid), repo.imageExists(source.uid)];
+      if (source.file_uid !== undefined) writes.push(retainFile(source.file_uid));
+      try {
+        await writeAll(writes);
+      } catch (error) {
+        if (error instanceof ConditionFailed) {
+          if (error.index === 1) throw nameTaken(item.name);
+          // The source went, or its file was released meanwhile: read the source again.
+          throw new Stale();
+        }
+        throw error;
+      }
       return item;
-    } catch (error) {
-      if (error instanceof ConditionFailed && error.index === 1) throw nameTaken(item.name);
-      // The source's file was released meanwhile (or a transaction raced): read the source again.
-      if (!(error instanceof ConditionFailed || error instanceof TransactionConflict)) throw error;
-      await sleep(Math.random() * 20 * (n + 1));
-    }
-  }
-  throw conflict(`image "${id}" is being changed by other requests; retry the clone`);
+    },
+    () => conflict(`image "${id}" is being changed by other requests; retry the clone`),
+  );
 }
-
-/** Signals that the image changed under us: read again and retry. */
-class Stale extends Error {}
 
 async function commit(writes: Write[], explain: (index: number) => ServiceError | undefined): Promise<void> {
   try {
@@ -176,25 +175,28 @@ async function commit(writes: Write[], explain: (index: number) => ServiceError 
   }
 }
 
+/** Reads the image and runs `attempt` on it, again on a concurrent change unless the client pinned a version. */
 async function withRetries<T>(
   id: string,
   options: WriteOptions,
   attempt: (current: ImageItem) => Promise<T>,
 ): Promise<T> {
-  for (let n = 0; n < MAX_ATTEMPTS; n++) {
-    const current = await getImage(id);
-    if (options.expectedVersion !== undefined && current.version !== options.expectedVersion) {
-      throw preconditionFailed(current);
-    }
-    try {
-      return await attempt(current);
-    } catch (error) {
-      if (!(error instanceof Stale)) throw error;
-      if (options.expectedVersion !== undefined) throw preconditionFailed(current);
-      await sleep(Math.random() * 20 * (n + 1));
-    }
-  }
-  throw conflict(`image "${id}" is being changed by other requests; retry`);
+  return retryWhileStale(
+    async () => {
+      const current = await getImage(id);
+      if (options.expectedVersion !== undefined && current.version !== options.expectedVersion) {
+        throw preconditionFailed(current);
+      }
+      try {
+        return await attempt(current);
+      } catch (error) {
+        // With If-Match the client asked for this version only: no retry.
+        if (options.expectedVersion !== undefined && error instanceof Stale) throw preconditionFailed(current);
+        throw error;
+      }
+    },
+    () => conflict(`image "${id}" is being changed by other requests; retry`),
+  );
 }
 
 /** A frozen image accepts one change: unfreezing it. */
@@ -218,8 +220,6 @@ const preconditionFailed = (current: ImageItem): ServiceError =>
     'precondition_failed',
     `image "${current.name}" has changed since you read it (now at version ${current.version}); read it again`,
   );
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function listImages(q: repo.PageQuery): Promise<{ items: ImageItem[]; next?: repo.IndexKey }> {
   return repo.queryImagesByName(q);

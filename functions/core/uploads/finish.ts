@@ -12,7 +12,8 @@ import { config } from '../config.js';
 import { metrics } from '../metrics.js';
 import { nowSeconds } from '../ids.js';
 import { keys } from '../db/keys.js';
-import { ConditionFailed, TransactionConflict, writeAll, type Write } from '../db/transact.js';
+import { retryWhileStale, Stale } from '../db/optimistic.js';
+import { ConditionFailed, writeAll, type Write } from '../db/transact.js';
 import { collectFile } from '../files/collect.js';
 import type { FileItem } from '../files/model.js';
 import { releaseFile } from '../files/repository.js';
@@ -95,8 +96,6 @@ async function fail(session: UploadItem, reason: string): Promise<Outcome> {
   return 'failed';
 }
 
-const MAX_ATTEMPTS = 8;
-
 async function switchContent(
   session: UploadItem,
   result: { sha1: string; size: number; mtime: number },
@@ -104,7 +103,7 @@ async function switchContent(
 ): Promise<Outcome> {
   const order = completionOrder(session.completed_at ?? session.created_at * 1000, session.upload_id);
   const chksum = `sha1:${result.sha1}`;
-  for (let n = 0; n < MAX_ATTEMPTS; n++) {
+  return retryWhileStale(async (): Promise<Outcome> => {
     const image = await getImageItem(session.image_uid);
     if (!image) return fail(session, 'the image was deleted before its upload was checked');
     // A concurrent copy of this event got here first and switched the content already.
@@ -156,13 +155,19 @@ async function switchContent(
     try {
       await writeAll(writes);
     } catch (error) {
-      if (error instanceof ConditionFailed && (error.index === 1 || error.index === 2)) return 'duplicate';
-      if (error instanceof ConditionFailed || error instanceof TransactionConflict) continue;
+      if (error instanceof ConditionFailed) {
+        // The file exists or the session moved on: another copy of this event finished first.
+        if (error.index === 1 || error.index === 2) return 'duplicate';
+        throw new Stale();
+      }
       throw error;
     }
     if (image.file_uid !== undefined) await collectFile(image.file_uid);
     options.log.info('content switched', { image: image.uid, file: file.uid, previous: image.file_uid });
     return 'ready';
-  }
-  throw new Error(`image ${session.image_uid} kept changing while its content was switched; the event will be retried`);
+  }, switchExhausted(session));
 }
+
+/** Thrown out of the handler, so that Lambda retries the event later. */
+const switchExhausted = (session: UploadItem) => () =>
+  new Error(`image ${session.image_uid} kept changing while its content was switched; the event will be retried`);
