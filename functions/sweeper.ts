@@ -9,10 +9,15 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { sweepReleasedFiles, type SweepResult } from './core/files/sweep.js';
+import { sweepReleasedFiles, type FileSweep } from './core/files/sweep.js';
 import { failStaleHashing } from './core/uploads/stale.js';
 import { logger } from './core/logger.js';
 import { metrics } from './core/metrics.js';
+
+export interface SweepResult extends FileSweep {
+  /** Upload sessions ended because their hasher never finished. */
+  staleUploads: string[];
+}
 
 export const handler = middy<unknown, SweepResult, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -20,7 +25,7 @@ export const handler = middy<unknown, SweepResult, Error, Context>()
   .handler(async () => {
     // Stale sessions first: failing one deletes its object, which the file sweep never sees.
     const stale = await failStaleHashing();
-    const result = { ...(await sweepReleasedFiles()), staleUploads: stale.failed };
+    const result: SweepResult = { ...(await sweepReleasedFiles()), staleUploads: stale.failed };
     if (stale.failed.length > 0) logger.warn('upload sessions whose hasher never finished were failed', { stale: stale.failed });
     metrics.addMetric('StaleUploads', MetricUnit.Count, stale.failed.length);
     // Collected files are clean-ups that failed earlier: worth watching if it grows.

@@ -7,7 +7,7 @@ import { ListPartsCommand, NoSuchUpload } from '@aws-sdk/client-s3';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { SweepResult } from '../../functions/core/files/sweep.js';
+import type { SweepResult } from '../../functions/sweeper.js';
 import { call, createImage, stack, uniqueName } from './api.js';
 import { useStackEnvironment } from './in-process.js';
 import { assertInvariants } from './invariants.js';

@@ -5,45 +5,30 @@
  * (refcnt 0) or taken out of the partition (still referenced).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
-import { BY_NAME_INDEX, keys, RELEASED_FILES_PARTITION } from '../db/keys.js';
+import { keys, RELEASED_FILES_PARTITION } from '../db/keys.js';
+import { partitionItems } from '../db/partition.js';
 import { collectFile } from './collect.js';
 
-export interface SweepResult {
+export interface FileSweep {
   collected: number;
   stillReferenced: number;
-  /** Upload sessions ended because their hasher never finished (core/uploads/stale.ts). */
-  staleUploads: string[];
   failed: { uid: string; error: string }[];
 }
 
-export async function sweepReleasedFiles(): Promise<SweepResult> {
-  const result: SweepResult = { collected: 0, stillReferenced: 0, staleUploads: [], failed: [] };
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await ddb().send(
-      new QueryCommand({
-        TableName: config.tableName,
-        IndexName: BY_NAME_INDEX,
-        KeyConditionExpression: '#p = :released',
-        ExpressionAttributeNames: { '#p': 'gsi1pk' },
-        ExpressionAttributeValues: { ':released': RELEASED_FILES_PARTITION },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const uid = String(item['uid']);
-      try {
-        if (await collectFile(uid)) result.collected++;
-        else if (await unlist(uid)) result.stillReferenced++;
-      } catch (error) {
-        result.failed.push({ uid, error: error instanceof Error ? error.message : String(error) });
-      }
+export async function sweepReleasedFiles(): Promise<FileSweep> {
+  const result: FileSweep = { collected: 0, stillReferenced: 0, failed: [] };
+  for await (const item of partitionItems(RELEASED_FILES_PARTITION)) {
+    const uid = String(item['uid']);
+    try {
+      if (await collectFile(uid)) result.collected++;
+      else if (await unlist(uid)) result.stillReferenced++;
+    } catch (error) {
+      result.failed.push({ uid, error: error instanceof Error ? error.message : String(error) });
     }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return result;
 }
 

@@ -5,10 +5,8 @@
  * `hashing` after that will not move on by itself, and its object would stay
  * in S3 with nothing referring to it; the sweeper ends it here.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ddb } from '../clients.js';
-import { config } from '../config.js';
-import { BY_NAME_INDEX, HASHING_UPLOADS_PARTITION } from '../db/keys.js';
+import { HASHING_UPLOADS_PARTITION } from '../db/keys.js';
+import { partitionItems } from '../db/partition.js';
 import { abortMultipart, deleteObject } from '../files/storage.js';
 import type { UploadItem } from './model.js';
 import { transition } from './repository.js';
@@ -22,27 +20,14 @@ export const STALE_REASON =
 export async function failStaleHashing(now = Date.now()): Promise<{ failed: string[] }> {
   const cutoff = String(now - STALE_HASHING_MS).padStart(15, '0');
   const failed: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await ddb().send(
-      new QueryCommand({
-        TableName: config.tableName,
-        IndexName: BY_NAME_INDEX,
-        KeyConditionExpression: '#p = :hashing AND #s < :cutoff',
-        ExpressionAttributeNames: { '#p': 'gsi1pk', '#s': 'gsi1sk' },
-        ExpressionAttributeValues: { ':hashing': HASHING_UPLOADS_PARTITION, ':cutoff': cutoff },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for (const session of (page.Items ?? []) as UploadItem[]) {
-      // Only the caller that moves the state removes the bytes: a hasher finishing now wins.
-      if (!(await transition(session.upload_id, 'hashing', 'failed', { reason: STALE_REASON }))) continue;
-      await deleteObject(session.key);
-      // A completion that timed out may have left the multipart upload open.
-      await abortMultipart(session.key, session.s3_upload_id);
-      failed.push(session.upload_id);
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const item of partitionItems(HASHING_UPLOADS_PARTITION, cutoff)) {
+    const session = item as unknown as UploadItem;
+    // Only the caller that moves the state removes the bytes: a hasher finishing now wins.
+    if (!(await transition(session.upload_id, 'hashing', 'failed', { reason: STALE_REASON }))) continue;
+    await deleteObject(session.key);
+    // A completion that timed out may have left the multipart upload open.
+    await abortMultipart(session.key, session.s3_upload_id);
+    failed.push(session.upload_id);
+  }
   return { failed };
 }
