@@ -42,10 +42,8 @@ export function errorToResponse(error: unknown, log: ErrorLog): HttpResult {
   if (error instanceof TransactionConflict) {
     return fail(409, 'another request changed the same data at the same time; retry');
   }
+  // Transactions lost to a concurrent one reach here as TransactionConflict (db/transact.ts).
   const name = error instanceof Error ? error.name : undefined;
-  if (name === 'TransactionCanceledException' && error instanceof Error && /TransactionConflict/.test(error.message)) {
-    return fail(409, 'another request changed the same data at the same time; retry');
-  }
   if (name !== undefined && TRANSIENT.has(name)) {
     log.error('AWS asked us to back off', { error });
     return fail(503, 'the service is busy right now; retry in a few seconds', { 'retry-after': '2' });

@@ -44,9 +44,11 @@ export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MIB;
 /** Part URLs handed out per call: a client needs one call per this many parts. */
 export const URLS_PER_CALL = 1000;
 
-/** Sortable completion order: zero-padded milliseconds, then the upload id. */
-export const completionOrder = (completedAtMs: number, id: string): string =>
-  `${String(Math.floor(completedAtMs)).padStart(15, '0')}#${id}`;
+/** Epoch milliseconds that sort as strings the way they do as numbers. */
+export const sortableMs = (ms: number): string => String(Math.floor(ms)).padStart(15, '0');
+
+/** Sortable completion order: the time, then the upload id. */
+export const completionOrder = (completedAtMs: number, id: string): string => `${sortableMs(completedAtMs)}#${id}`;
 
 export function partCount(size: number, partSize: number): number {
   return Math.max(1, Math.ceil(size / partSize));

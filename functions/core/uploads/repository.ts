@@ -4,7 +4,7 @@ import { ddb } from '../clients.js';
 import { config } from '../config.js';
 import { HASHING_UPLOADS_PARTITION, keys } from '../db/keys.js';
 import type { Write } from '../db/transact.js';
-import type { UploadItem, UploadState } from './model.js';
+import { sortableMs, type UploadItem, type UploadState } from './model.js';
 
 type TransitionSet = Partial<Pick<UploadItem, 'reason' | 'completed_at' | 'replaced_file' | 'sha1' | 'expires_at'>>;
 
@@ -60,21 +60,18 @@ function transitionUpdate(
   }
   // While hashing, a session is listed in the byName index's hashing partition, by the
   // time it entered it, so the sweeper can find one whose hasher never finished.
-  const removed = [...remove];
+  const removed = from === 'hashing' && to !== 'hashing' ? [...remove, 'gsi1pk', 'gsi1sk'] : remove;
   if (to === 'hashing') {
     names['#gpk'] = 'gsi1pk';
     names['#gsk'] = 'gsi1sk';
     values[':hashing'] = HASHING_UPLOADS_PARTITION;
-    values[':since'] = String(Date.now()).padStart(15, '0');
+    values[':since'] = sortableMs(Date.now());
     sets.push('#gpk = :hashing', '#gsk = :since');
-  } else if (from === 'hashing') {
-    removed.push('gsi1pk', 'gsi1sk');
   }
   for (const k of removed) names[`#${k}`] = k;
-  remove = removed;
   return {
     Key: keys.upload(id),
-    UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.map((k) => `#${k}`).join(', ')}` : ''}`,
+    UpdateExpression: `SET ${sets.join(', ')}${removed.length > 0 ? ` REMOVE ${removed.map((k) => `#${k}`).join(', ')}` : ''}`,
     ConditionExpression: '#state = :from',
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,

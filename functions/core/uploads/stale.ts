@@ -8,7 +8,7 @@
 import { HASHING_UPLOADS_PARTITION } from '../db/keys.js';
 import { partitionItems } from '../db/partition.js';
 import { abortMultipart, deleteObject } from '../files/storage.js';
-import type { UploadItem } from './model.js';
+import { sortableMs, type UploadItem } from './model.js';
 import { transition } from './repository.js';
 
 /** maxEventAge (6 h) + one run (15 min) + margin. */
@@ -18,7 +18,7 @@ export const STALE_REASON =
   'the hasher did not finish this upload (its S3 event is in the failure queue, or was lost); upload again';
 
 export async function failStaleHashing(now = Date.now()): Promise<{ failed: string[] }> {
-  const cutoff = String(now - STALE_HASHING_MS).padStart(15, '0');
+  const cutoff = sortableMs(now - STALE_HASHING_MS);
   const failed: string[] = [];
   for await (const item of partitionItems(HASHING_UPLOADS_PARTITION, cutoff)) {
     const session = item as unknown as UploadItem;
