@@ -13,6 +13,7 @@ import { startDynamoDbLocal } from './dynamodb.js';
 import { LocalStackError } from './errors.js';
 import { createGateway, type ApiLambda } from './gateway.js';
 import { lockDataDir } from './data-lock.js';
+import { useLocalHandlerEnvironment } from './handler-env.js';
 import { lambdaContext } from './lambda-context.js';
 import { assertPortFree, freePort } from './ports.js';
 import { startLocalS3 } from './s3.js';
@@ -98,22 +99,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => s3.close());
 
-    Object.assign(process.env, {
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ENDPOINT_URL_S3: s3.endpoint,
-      TABLE_NAME: tableName,
-      BUCKET_NAME: bucket,
-      SITE_NAME: 'local',
-      POWERTOOLS_SERVICE_NAME: 'image-service',
-      POWERTOOLS_LOG_LEVEL: process.env['POWERTOOLS_LOG_LEVEL'] ?? 'WARN',
-      POWERTOOLS_METRICS_NAMESPACE: 'ImageService',
-      POWERTOOLS_METRICS_DISABLED: process.env['POWERTOOLS_METRICS_DISABLED'] ?? 'true',
-      ...(options.urlExpirySeconds ? { UPLOAD_URL_EXPIRY_SECONDS: String(options.urlExpirySeconds) } : {}),
-    });
-    delete process.env['AWS_PROFILE'];
+    useLocalHandlerEnvironment(
+      { dynamodbEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint, tableName, bucket },
+      options.urlExpirySeconds ? { UPLOAD_URL_EXPIRY_SECONDS: String(options.urlExpirySeconds) } : {},
+    );
 
     const admin = new DynamoDBClient({});
     try {
