@@ -77,11 +77,7 @@ export function stamp(actor: Actor, at: number): Stamp {
 
 export function toRecord(item: ImageItem): ImageRecord {
   return {
-    name: item.name,
-    description: item.description ?? null,
-    frozen: item.frozen,
-    parent: item.parent ?? null,
-    distro: item.distro ?? null,
+    ...editableOf(item),
     content: item.content ?? {},
     last_modified: item.last_modified,
     last_modified_by: item.last_modified_by,
@@ -120,7 +116,8 @@ export function buildItem(
   return item;
 }
 
-export function editableOf(item: ImageItem): EditableFields {
+/** Every editable field of an item, unset ones as null. */
+export function editableOf(item: ImageItem): Pick<ImageRecord, keyof EditableFields> {
   return {
     name: item.name,
     description: item.description ?? null,
