@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -240,6 +241,24 @@ describe('multipart upload through presigned URLs', () => {
     expect(list.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([[1, p1.ETag, 200]]);
     await complete(key, uploadId, [p1]);
     expect((await getBytes(key)).bytes.equals(second)).toBe(true);
+  });
+
+  it('a part PUT whose client goes away mid-body stores nothing, and the part uploaded before stays', async () => {
+    const key = newKey('cut');
+    const uploadId = await createUpload(key);
+    const first = randomBytes(300);
+    const p1 = await uploadPart(key, uploadId, 1, first);
+    // Declares 6 MiB, sends 1 MiB of it, then drops the connection.
+    const url = new URL(await partUrl(key, uploadId, 1));
+    await new Promise<void>((resolve) => {
+      const req = request(url, { method: 'PUT', headers: { 'content-length': String(6 * MiB) } });
+      req.on('error', () => resolve());
+      req.write(randomBytes(MiB), () => setTimeout(() => req.destroy(), 50));
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const list = await client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
+    expect(list.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([[1, p1.ETag, 300]]);
+    expect((await filesOnDisk()).filter((f) => f.includes(uploadId) && f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('builds the object from the listed parts only', async () => {
