@@ -13,7 +13,8 @@
  * HASHER_BENCH_CONN_MBPS (per-connection cap; default 90, scaled down to what
  * the machine sustains), HASHER_BENCH_THROTTLED_MIB (most bytes hashed through
  * the throttle, default 512),
- * HASHER_BENCH_CONCURRENCY (default 8), HASHER_BENCH_RANGE_MIB (default 16).
+ * HASHER_BENCH_CONCURRENCY (default 8), HASHER_BENCH_RANGE_MIB (default 16),
+ * HASHER_BENCH_ROUNDS (interleaved rounds of every tool, default 3).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -25,7 +26,7 @@ import { spawn } from 'node:child_process';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHashingS3Client, hashRanges, s3RangeFetcher } from '../functions/core/hashing/index.js';
 import { localS3Client, spawnS3rver, type LocalS3 } from './lib/local-s3.js';
-import { best, fmt, mbPerSec, MiB, timeCommand, verdict } from './lib/measure.js';
+import { fmt, mbPerSec, median, MiB, timeCommand, verdict } from './lib/measure.js';
 import { spawnThrottleProxy, type RunningProxy } from './lib/throttle-proxy.js';
 
 const BUCKET = 'bench';
@@ -116,6 +117,7 @@ async function main(): Promise<void> {
   const connMBps = envNumber('HASHER_BENCH_CONN_MBPS', 90);
   const throttledLimit = Math.round(envNumber('HASHER_BENCH_THROTTLED_MIB', 512) * MiB);
   const concurrency = envNumber('HASHER_BENCH_CONCURRENCY', 8);
+  const rounds = envNumber('HASHER_BENCH_ROUNDS', 3);
   const rangeSize = Math.round(envNumber('HASHER_BENCH_RANGE_MIB', 16) * MiB);
 
   const dir = await mkdtemp(join(tmpdir(), 'hasher-bench-'));
@@ -142,28 +144,34 @@ async function main(): Promise<void> {
     putClient.destroy();
     console.log(`put into s3rver (its own process): ${fmt(mbPerSec(size, performance.now() - putStarted))} MB/s`);
 
-    // Baselines and ours, best of two each, on the same (page-cached) bytes. curl reading the
-    // object from s3rver in one GET is the ceiling the local S3 itself sets, hashing nothing.
-    const sha1sum = await best(2, () => timeCommand('sha1sum', [file]));
-    const openssl = await best(2, () => timeCommand('openssl', ['sha1', '-r', file]));
-    const curl = await best(2, () =>
-      timeCommand('curl', ['-sf', '-o', '/dev/null', '-w', '%{size_download}', `${endpoint}/${BUCKET}/${KEY}`]),
-    );
-    if (Number(curl.stdout) !== size) throw new Error(`curl got ${curl.stdout} bytes, not ${size}`);
-    // The native pipeline: what C tools reach fetching from the same local S3 and hashing on the
-    // same two cores. It shows what the machine allows, apart from our code.
-    const pipeline = await best(2, () =>
-      timeCommand('sh', ['-c', `curl -sf '${endpoint}/${BUCKET}/${KEY}' | openssl sha1 -r`]),
-    );
-    const runs = [
-      await runHashChild(endpoint, size, concurrency, rangeSize),
-      await runHashChild(endpoint, size, concurrency, rangeSize),
-    ];
-    const ours = runs.reduce((a, b) => (b.ms < a.ms ? b : a));
+    // Baselines and ours on the same (page-cached) bytes, in interleaved rounds: on a shared
+    // machine a slow spell then hits every tool in the round rather than one of them, and the
+    // median of each over the rounds is compared (a best-of favours the short runs, which
+    // more easily fall into a quiet moment). curl reading the object from s3rver in one GET
+    // is the ceiling the local S3 itself sets, hashing nothing; `curl | openssl` is the native
+    // pipeline, what C tools reach fetching from the same local S3 and hashing on the same two
+    // cores (what the machine allows, apart from our code).
+    type Timed = Awaited<ReturnType<typeof timeCommand>>;
+    const timed: Record<'sha1sum' | 'openssl' | 'curl' | 'pipeline', Timed[]> = { sha1sum: [], openssl: [], curl: [], pipeline: [] };
+    const runs: ChildResult[] = [];
+    for (let round = 0; round < rounds; round++) {
+      timed.sha1sum.push(await timeCommand('sha1sum', [file]));
+      timed.openssl.push(await timeCommand('openssl', ['sha1', '-r', file]));
+      const got = await timeCommand('curl', ['-sf', '-o', '/dev/null', '-w', '%{size_download}', `${endpoint}/${BUCKET}/${KEY}`]);
+      if (Number(got.stdout) !== size) throw new Error(`curl got ${got.stdout} bytes, not ${size}`);
+      timed.curl.push(got);
+      timed.pipeline.push(await timeCommand('sh', ['-c', `curl -sf '${endpoint}/${BUCKET}/${KEY}' | openssl sha1 -r`]));
+      runs.push(await runHashChild(endpoint, size, concurrency, rangeSize));
+    }
+    const sha1sum = median(timed.sha1sum);
+    const openssl = median(timed.openssl);
+    const curl = median(timed.curl);
+    const pipeline = median(timed.pipeline);
+    const ours = median(runs);
     const expected = sha1sum.stdout.split(' ')[0];
     for (const [name, got] of [
-      ['openssl', openssl.stdout.split(' ')[0]],
-      ['curl | openssl', pipeline.stdout.split(' ')[0]],
+      ...timed.openssl.map((r) => ['openssl', r.stdout.split(' ')[0]]),
+      ...timed.pipeline.map((r) => ['curl | openssl', r.stdout.split(' ')[0]]),
       ...runs.map((r) => ['hasher', r.sha1]),
     ]) {
       if (got !== expected) throw new Error(`${name} sha1 ${got} differs from sha1sum ${expected}`);
@@ -176,7 +184,7 @@ async function main(): Promise<void> {
       ours: mbPerSec(size, ours.ms),
     };
     const ratio = rate.ours / rate.openssl;
-    console.log(`\nthroughput on ${fmt(size / MiB, 0)} MiB (sha1 ${expected}), best of 2`);
+    console.log(`\nthroughput on ${fmt(size / MiB, 0)} MiB (sha1 ${expected}), median of ${rounds} interleaved rounds`);
     console.log(`  sha1sum file                 ${fmt(rate.sha1sum).padStart(8)} MB/s`);
     console.log(`  openssl sha1 file            ${fmt(rate.openssl).padStart(8)} MB/s`);
     console.log(`  curl GET from s3rver (no hash) ${fmt(rate.curl).padStart(6)} MB/s   (what the local S3 can serve)`);

@@ -49,3 +49,11 @@ export async function best<T extends { ms: number }>(times: number, fn: () => Pr
   if (!winner) throw new Error('best() needs at least one run');
   return winner;
 }
+
+/** The median run by time (the upper one of an even count): steadier than the best on a shared machine. */
+export function median<T extends { ms: number }>(runs: readonly T[]): T {
+  const sorted = [...runs].sort((a, b) => a.ms - b.ms);
+  const mid = sorted[Math.floor(sorted.length / 2)];
+  if (!mid) throw new Error('median() needs at least one run');
+  return mid;
+}
