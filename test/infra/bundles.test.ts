@@ -4,7 +4,7 @@
  * SDK is bundled, not taken from the runtime).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,5 +48,14 @@ describe.each(FUNCTION_NAMES)('%s bundle', (name) => {
     expect(pkgs).toContain('@aws-sdk/client-dynamodb');
     expect(pkgs).not.toContain('@aws-sdk/credential-provider-node');
     expect(pkgs).not.toContain('@aws-sdk/nested-clients');
+  });
+
+  // The shapes of operations no function calls, kept only if the SDK patches
+  // (patches/@aws-sdk+client-*.patch, infra/sdk-schema-keys.ts) are missing.
+  it('leaves out the SDK schemas of operations the service never calls', () => {
+    const code = readFileSync(bundles.get(name)!.file, 'utf8');
+    for (const unused of ['SelectObjectContent', 'PutBucketLifecycleConfiguration', 'ExecuteStatement', 'RestoreTableFromBackup']) {
+      expect(code.includes(unused), `${unused} in the ${name} bundle: run npm run sdk-patches`).toBe(false);
+    }
   });
 });
