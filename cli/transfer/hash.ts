@@ -1,7 +1,7 @@
 /** sha1 of files: one sequential pass, or in order behind a parallel download. */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 
 const BLOCK = 4 * 1024 * 1024;
 
@@ -15,52 +15,87 @@ export async function sha1File(path: string, onBytes: (n: number) => void = () =
 }
 
 /**
+ * The hashing thread of PrefixHasher (plain CommonJS: it runs as is, whether
+ * imgctl runs from TypeScript or a build). Messages `{ to, finish }` arrive in
+ * order; each hashes the file up to `to`, read back from the page cache.
+ */
+const PREFIX_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { openSync, readSync, closeSync } = require('node:fs');
+const fd = openSync(workerData.path, 'r');
+const hash = createHash('sha1');
+const buf = Buffer.allocUnsafe(workerData.block);
+let hashed = 0;
+let failed = false;
+parentPort.on('message', ({ to, finish }) => {
+  if (failed) return;
+  try {
+    while (hashed < to) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, to - hashed), hashed);
+      if (n === 0) throw new Error('the file ended at ' + hashed + ' bytes while hashing');
+      hash.update(buf.subarray(0, n));
+      hashed += n;
+    }
+    if (finish) {
+      closeSync(fd);
+      parentPort.postMessage({ digest: hash.digest('hex'), hashed });
+    }
+  } catch (error) {
+    failed = true;
+    parentPort.postMessage({ error: error.message });
+  }
+});
+`;
+
+interface PrefixWorkerReply {
+  digest?: string;
+  hashed?: number;
+  error?: string;
+}
+
+/**
  * Hashes a file from its start as its bytes become final: `advance(n)` says
- * bytes below n are written; the hasher reads them back (from the page cache,
- * just written) while the download goes on, so the check at the end costs
- * only the tail.
+ * bytes below n are written; a worker thread reads them back (from the page
+ * cache, just written) and hashes them while the download goes on, on another
+ * core than the one receiving, so the check at the end costs only the tail.
  */
 export class PrefixHasher {
-  private readonly hash = createHash('sha1');
-  private hashedTo = 0;
+  private readonly worker: Worker;
+  private readonly replies: Promise<PrefixWorkerReply>;
   private target = 0;
-  private running: Promise<void> | undefined;
-  private file: Promise<FileHandle>;
 
   constructor(path: string) {
-    this.file = open(path, 'r');
+    this.worker = new Worker(PREFIX_WORKER, { eval: true, workerData: { path, block: BLOCK } });
+    this.replies = new Promise((resolve, reject) => {
+      this.worker.once('message', (reply: PrefixWorkerReply) => resolve(reply));
+      this.worker.once('error', reject);
+      this.worker.once('exit', (code) => reject(new Error(`the hashing thread exited (${code})`)));
+    });
+    // The first reply settles it; a rejection before anyone awaits must not count as unhandled.
+    this.replies.catch(() => undefined);
   }
 
   advance(to: number): void {
     if (to <= this.target) return;
     this.target = to;
-    this.running ??= this.run().finally(() => {
-      this.running = undefined;
-    });
-  }
-
-  private async run(): Promise<void> {
-    const fh = await this.file;
-    const buf = Buffer.allocUnsafe(BLOCK);
-    while (this.hashedTo < this.target) {
-      const want = Math.min(BLOCK, this.target - this.hashedTo);
-      const { bytesRead } = await fh.read(buf, 0, want, this.hashedTo);
-      if (bytesRead === 0) throw new Error(`the file ended at ${this.hashedTo} bytes while hashing`);
-      this.hash.update(buf.subarray(0, bytesRead));
-      this.hashedTo += bytesRead;
-    }
+    this.worker.postMessage({ to, finish: false });
   }
 
   /** Hashes up to `size` and returns the hex digest. */
   async finish(size: number): Promise<string> {
-    this.advance(size);
-    while (this.running) await this.running;
-    await (await this.file).close();
-    if (this.hashedTo !== size) throw new Error(`hashed ${this.hashedTo} of ${size} bytes`);
-    return this.hash.digest('hex');
+    this.worker.postMessage({ to: size, finish: true });
+    try {
+      const reply = await this.replies;
+      if (reply.error !== undefined) throw new Error(reply.error);
+      if (reply.hashed !== size || reply.digest === undefined) throw new Error(`hashed ${reply.hashed ?? 0} of ${size} bytes`);
+      return reply.digest;
+    } finally {
+      await this.close();
+    }
   }
 
   async close(): Promise<void> {
-    await (await this.file).close().catch(() => undefined);
+    await this.worker.terminate();
   }
 }
