@@ -31,10 +31,18 @@ export interface Rewrite {
   readonly replaced: number;
 }
 
-/** A module-level `const _x = "...";`: the only bindings a key is replaced for. */
+/**
+ * A module-level `const _x = "...";`: the only bindings a key is replaced for.
+ * The generated modules declare nothing else named `_x` (no parameter or local
+ * shadows one); the bundle tests and test/integration/bundles.test.ts run the
+ * result.
+ */
 const STRING_CONSTANT = /^const (_\w+) = ("(?:[^"\\\n]|\\.)*");$/gm;
-/** A computed key over an identifier: `[_x]:`. */
-const COMPUTED_KEY = /\[(_\w+)\]:/g;
+/**
+ * A computed key over an identifier, where an object literal has its keys:
+ * right after `{` or `,` (`m[_x]: 2`, the end of a conditional, is no key).
+ */
+const COMPUTED_KEY = /([{,]\s*)\[(_\w+)\]:/g;
 
 export function literalTraitKeys(source: string): Rewrite {
   const constants = new Map<string, string>();
@@ -42,11 +50,12 @@ export function literalTraitKeys(source: string): Rewrite {
     if (name !== undefined && literal !== undefined) constants.set(name, literal);
   }
   let replaced = 0;
-  const code = source.replace(COMPUTED_KEY, (key: string, name: string) => {
+  const code = source.replace(COMPUTED_KEY, (key: string, before: string, name: string) => {
     const literal = constants.get(name);
-    if (literal === undefined) return key;
+    // A literal "__proto__" key sets the prototype, where the computed one makes a property.
+    if (literal === undefined || literal === '"__proto__"') return key;
     replaced++;
-    return `${literal}:`;
+    return `${before}${literal}:`;
   });
   return { code, replaced };
 }

@@ -88,9 +88,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       port: options.s3Port ?? 0,
       bucket,
       onEvent: (event) => {
-        // The same filter as the bucket notification on AWS: objects created under content/.
+        // The same filter as the notification on AWS: objects created under content/ in the content bucket.
         const records = event.Records.filter(
-          (r) => r.eventName.startsWith('ObjectCreated:') && r.s3.object.key.startsWith('content/'),
+          (r) =>
+            r.s3.bucket.name === bucket && r.eventName.startsWith('ObjectCreated:') && r.s3.object.key.startsWith('content/'),
         );
         if (records.length === 0) return;
         const delivery = deliver({ Records: records }).finally(() => pending.delete(delivery));

@@ -107,42 +107,47 @@ export async function download(api: Api, out: Output, uid: string, target: strin
         renewing = undefined;
       }));
 
+  // The hashing thread keeps the process alive: it is ended on every way out.
   const hasher = new PrefixHasher(target);
-  hasher.advance(prefixEnd(state.done));
-  const bar = new Progress(link.size, 'download ', { enabled: out.progress });
-  bar.skip(resumed);
-  const onKill = killAfter('IMGCTL_TEST_KILL_AFTER_CHUNKS');
-  const chunks = missingChunks(state.done, link.size, options.chunkSize);
-  let fetched = 0;
+  let sha1: string;
   try {
-    await pool(chunks, options.concurrency, async ([start, end]) => {
-      if (Date.now() / 1000 > link.expires - 30) await renew();
-      await withRetry(() => getRangeInto(link.url, start, end, fh, (n) => bar.add(n)), {
-        retries: options.retries,
-        what: `bytes ${start}-${end}`,
-        log: (line) => out.debug(line),
-        beforeRetry: async (error) => {
-          if (isExpiredUrl(error)) await renew();
-        },
+    hasher.advance(prefixEnd(state.done));
+    const bar = new Progress(link.size, 'download ', { enabled: out.progress });
+    bar.skip(resumed);
+    const onKill = killAfter('IMGCTL_TEST_KILL_AFTER_CHUNKS');
+    const chunks = missingChunks(state.done, link.size, options.chunkSize);
+    let fetched = 0;
+    try {
+      await pool(chunks, options.concurrency, async ([start, end]) => {
+        if (Date.now() / 1000 > link.expires - 30) await renew();
+        await withRetry(() => getRangeInto(link.url, start, end, fh, (n) => bar.add(n)), {
+          retries: options.retries,
+          what: `bytes ${start}-${end}`,
+          log: (line) => out.debug(line),
+          beforeRetry: async (error) => {
+            if (isExpiredUrl(error)) await renew();
+          },
+        });
+        state = { ...state, done: addRange(state.done, start, end) };
+        hasher.advance(prefixEnd(state.done));
+        out.debug(`range ${start}-${end} written (${bytes(end - start + 1)})`);
+        await save();
+        onKill(++fetched);
       });
-      state = { ...state, done: addRange(state.done, start, end) };
-      hasher.advance(prefixEnd(state.done));
-      out.debug(`range ${start}-${end} written (${bytes(end - start + 1)})`);
-      await save();
-      onKill(++fetched);
-    });
-  } catch (error) {
+    } catch (error) {
+      bar.stop();
+      await fh.close();
+      await saving.catch(() => undefined);
+      throw error;
+    }
     bar.stop();
-    await hasher.close();
     await fh.close();
-    await saving.catch(() => undefined);
-    throw error;
+    await saving;
+    out.note(`downloaded ${bytes(link.size - resumed)} in ${duration(bar.elapsedSeconds())}, ${rate(bar.averageRate())}; checking the sha1...`);
+    sha1 = `sha1:${await hasher.finish(link.size)}`;
+  } finally {
+    await hasher.close();
   }
-  bar.stop();
-  await fh.close();
-  await saving;
-  out.note(`downloaded ${bytes(link.size - resumed)} in ${duration(bar.elapsedSeconds())}, ${rate(bar.averageRate())}; checking the sha1...`);
-  const sha1 = `sha1:${await hasher.finish(link.size)}`;
   await removeDownloadRecord(target);
   if (sha1 !== link.chksum) {
     throw new VerificationFailed(

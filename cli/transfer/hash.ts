@@ -18,6 +18,7 @@ export async function sha1File(path: string, onBytes: (n: number) => void = () =
  * The hashing thread of PrefixHasher (plain CommonJS: it runs as is, whether
  * imgctl runs from TypeScript or a build). Messages `{ to, finish }` arrive in
  * order; each hashes the file up to `to`, read back from the page cache.
+ * Nothing is read after the finish or a failure (the descriptor is closed).
  */
 const PREFIX_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -27,9 +28,9 @@ const fd = openSync(workerData.path, 'r');
 const hash = createHash('sha1');
 const buf = Buffer.allocUnsafe(workerData.block);
 let hashed = 0;
-let failed = false;
+let done = false;
 parentPort.on('message', ({ to, finish }) => {
-  if (failed) return;
+  if (done) return;
   try {
     while (hashed < to) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, to - hashed), hashed);
@@ -38,11 +39,12 @@ parentPort.on('message', ({ to, finish }) => {
       hashed += n;
     }
     if (finish) {
+      done = true;
       closeSync(fd);
       parentPort.postMessage({ digest: hash.digest('hex'), hashed });
     }
   } catch (error) {
-    failed = true;
+    done = true;
     parentPort.postMessage({ error: error.message });
   }
 });

@@ -255,10 +255,14 @@ describe('multipart upload through presigned URLs', () => {
       req.on('error', () => resolve());
       req.write(randomBytes(MiB), () => setTimeout(() => req.destroy(), 50));
     });
-    await new Promise((r) => setTimeout(r, 200));
+    // The server notices the cut when its socket closes: wait (bounded) for its temporary file to go.
+    const tmpFiles = async () => (await filesOnDisk()).filter((f) => f.includes(uploadId) && f.endsWith('.tmp'));
+    for (let waited = 0; (await tmpFiles()).length > 0 && waited < 5000; waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await tmpFiles()).toEqual([]);
     const list = await client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }));
     expect(list.Parts?.map((p) => [p.PartNumber, p.ETag, p.Size])).toEqual([[1, p1.ETag, 300]]);
-    expect((await filesOnDisk()).filter((f) => f.includes(uploadId) && f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('builds the object from the listed parts only', async () => {

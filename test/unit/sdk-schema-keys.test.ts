@@ -36,6 +36,11 @@ describe('literalTraitKeys', () => {
     expect(evaluate(code)).toEqual(evaluate(SCHEMAS));
   });
 
+  it('touches no computed member access, in a conditional or elsewhere, and no __proto__ key', () => {
+    const source = 'const _a = "x";\nconst _p = "__proto__";\nexport var f = (c, m) => (c ? m[_a]: 2);\nexport var o = { [_p]: 1 };\n';
+    expect(literalTraitKeys(source)).toEqual({ code: source, replaced: 0 });
+  });
+
   it('changes nothing in a module without computed keys', () => {
     const source = 'const _a = "a";\nexport var A$ = [0, _a];\n';
     expect(literalTraitKeys(source)).toEqual({ code: source, replaced: 0 });
