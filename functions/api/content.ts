@@ -28,7 +28,7 @@ export const getContent: RouteHandler = async ({ params, query }) => {
 export const startUpload: RouteHandler = async ({ event, params, query, actor }) => {
   parseWith(noQuery, query, 'query');
   const body = parseWith(startUploadBody, jsonBody(event), 'upload');
-  const session = await uploads.startUpload(id(params), body, actor);
+  const session = await uploads.startUpload(id(params), body, actor, versionOption(event.headers));
   return ok(session, {
     status: 201,
     headers: { location: `${API_BASE}/image/${session.image}/content/upload/${session.upload_id}` },
@@ -45,7 +45,8 @@ export const completeUpload: RouteHandler = async ({ event, params }) => {
 
 export const abortUpload: RouteHandler = async ({ params }) => ok(await uploads.abortUpload(id(params), uploadId(params)));
 
-export const deleteContent: RouteHandler = async ({ params }) => ok(toRecord(await files.deleteContent(id(params))));
+export const deleteContent: RouteHandler = async ({ event, params }) =>
+  ok(toRecord(await files.deleteContent(id(params), versionOption(event.headers))));
 
 export const contentStat: RouteHandler = async ({ params }) => {
   const { file } = await files.contentOf(id(params));

@@ -3,12 +3,13 @@
  * answer in the envelope.
  */
 import { invalid } from '../core/errors.js';
+import { isUid } from '../core/ids.js';
 import { toRecord, type EditableFields, type ImageItem, type ImageRecord } from '../core/images/model.js';
 import { indexKeyOf } from '../core/images/repository.js';
 import * as images from '../core/images/service.js';
 import type { RouteHandler } from '../http/api-handler.js';
 import { ok, type HttpResult } from '../http/envelope.js';
-import { etagOf, expectedVersion, jsonBody } from '../http/request.js';
+import { etagOf, ifMatchVersions, jsonBody } from '../http/request.js';
 import { parseWith } from '../http/validation.js';
 import { API_BASE } from '../routes.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
@@ -53,9 +54,8 @@ export const listImages: RouteHandler = async ({ query }) => {
   }
   let parent: string | undefined;
   if (q.parent !== undefined) {
-    const p = await images.findImage(q.parent);
-    if (!p) return ok(data);
-    parent = p.uid;
+    parent = await parentUid(q.parent);
+    if (parent === undefined) return ok(data);
   }
   const page = await images.listImages({
     limit: q.limit ?? DEFAULT_PAGE,
@@ -85,8 +85,18 @@ const matches = (item: ImageItem, distro: string | undefined): boolean => distro
 
 async function parentMatches(item: ImageItem, parent: string | undefined): Promise<boolean> {
   if (parent === undefined) return true;
-  const p = await images.findImage(parent);
-  return p !== undefined && item.parent === p.uid;
+  const uid = await parentUid(parent);
+  return uid !== undefined && item.parent === uid;
+}
+
+/**
+ * The UID a `parent` filter stands for: a name is looked up; a UID is taken as
+ * it is, since children keep naming a parent that has since been deleted.
+ */
+async function parentUid(parent: string): Promise<string | undefined> {
+  const lower = parent.toLowerCase();
+  if (isUid(lower)) return lower;
+  return (await images.findImage(parent))?.uid;
 }
 
 export const getImage: RouteHandler = async ({ params }) => recordResponse(await images.getImage(id(params)));
@@ -115,13 +125,13 @@ export const replaceImage: RouteHandler = async ({ event, params, actor }) => {
 
 export const cloneImage: RouteHandler = async ({ event, params, actor }) => {
   const body = parseWith(cloneBody, editableBody(jsonBody(event), ['name', 'description']), 'clone');
-  const item = await images.cloneImage(id(params), body, actor);
+  const item = await images.cloneImage(id(params), body, actor, versionOption(event.headers));
   return ok(item.uid, { status: 201, headers: { location: `${API_BASE}/image/${item.uid}`, etag: etagOf(item.version) } });
 };
 
-export function versionOption(headers: Parameters<typeof expectedVersion>[0]): images.WriteOptions {
-  const version = expectedVersion(headers);
-  return version === undefined ? {} : { expectedVersion: version };
+export function versionOption(headers: Parameters<typeof ifMatchVersions>[0]): images.WriteOptions {
+  const versions = ifMatchVersions(headers);
+  return versions === undefined ? {} : { expectedVersions: versions };
 }
 
 export function id(params: Record<string, string>): string {

@@ -9,6 +9,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { MAX_NAME_LENGTH, NAME_PATTERN } from '../core/ids.js';
+import { STAMP_KEYS } from '../core/images/model.js';
 
 z.config(en());
 
@@ -21,10 +22,21 @@ export const imageName = z.string({ error: 'must be a string' }).check(
   z.refine((n: string) => !/^[0-9a-fA-F]{32}$/.test(n), 'must not look like a UID (32 hex characters)'),
 );
 
+/**
+ * Control characters other than tab and line breaks (terminal escape sequences
+ * among them: records end up in `imgctl list`), and lone UTF-16 surrogates,
+ * which are no text at all and which DynamoDB refuses.
+ */
+const UNPRINTABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\p{Cs}/u;
+
 const text = (max: number) =>
   z
     .string({ error: 'must be a string or null' })
-    .check(z.minLength(1, 'must not be empty (use null to clear it)'), z.maxLength(max, `must be at most ${max} characters`));
+    .check(
+      z.minLength(1, 'must not be empty (use null to clear it)'),
+      z.maxLength(max, `must be at most ${max} characters`),
+      z.refine((t: string) => !UNPRINTABLE.test(t), 'must not contain control characters (other than tab and line breaks) or broken UTF-16'),
+    );
 
 /** A UID or a name of another image. */
 const imageRef = z
@@ -110,7 +122,12 @@ export const startUploadBody = z.strictObject({
   fmt: z.optional(
     z
       .string({ error: 'must be a string' })
-      .check(z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 lower-case letters, digits, "_" or "-"')),
+      .check(
+        z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 lower-case letters, digits, "_" or "-"'),
+        z.refine((f: string) => !(STAMP_KEYS as readonly string[]).includes(f), {
+          error: `must not be one of ${STAMP_KEYS.join(', ')}: the record's content keeps its stamp under those names`,
+        }),
+      ),
   ),
 });
 
@@ -123,7 +140,7 @@ export const completeUploadBody = z.strictObject({
       }),
       { error: 'must be a list of {part_number, etag}' },
     )
-    .check(z.minLength(1, 'must list at least one part'), z.maxLength(10_000)),
+    .check(z.minLength(1, 'must list at least one part'), z.maxLength(10_000, 'must list at most 10000 parts (S3\'s limit)')),
   /** A client that hashes while it sends can only declare the sha1 now. */
   sha1: z.optional(sha1),
 });

@@ -53,7 +53,7 @@ export function apiHandler<F extends ApiFunction>(fn: F, handlers: Handlers<F>) 
       if (!route || !handle) return unmatched(event);
       const principal = principalOf(event);
       if (route.admin && !principal.admin) {
-        throw forbidden(`changing images needs the admin role; "${principal.user}" is not in "${config.adminGroup}"`);
+        throw forbidden(`${route.method} ${route.path} needs the admin role; "${principal.user}" is not in "${config.adminGroup}"`);
       }
       return handle({
         event,

@@ -28,13 +28,21 @@ export function jsonBody(event: Pick<APIGatewayProxyEventV2, 'body' | 'isBase64E
   return value as Record<string, unknown>;
 }
 
-/** `If-Match: "<version>"` (the record's ETag); `*` or absent means no check. */
-export function expectedVersion(headers: APIGatewayProxyEventV2['headers']): number | undefined {
+/**
+ * The versions an `If-Match` header accepts: one or more of the record's
+ * ETags (`"3"`, or a list `"3", "4"`); `*` or no header means no check.
+ * If-Match compares strongly, so a weak tag (`W/"3"`) matches nothing.
+ */
+export function ifMatchVersions(headers: APIGatewayProxyEventV2['headers']): readonly number[] | undefined {
   const value = headers['if-match'];
   if (value === undefined || value.trim() === '*') return undefined;
-  const m = /^\s*(?:W\/)?"(\d+)"\s*$/.exec(value);
-  if (!m) throw invalid(`If-Match must be an ETag this API gave out, such as "3"; got ${value}`);
-  return Number(m[1]);
+  const versions: number[] = [];
+  for (const tag of value.split(',')) {
+    const m = /^\s*(W\/)?"(\d{1,15})"\s*$/.exec(tag);
+    if (!m) throw invalid(`If-Match must list ETags this API gave out, such as "3"; got ${value}`);
+    if (m[1] === undefined) versions.push(Number(m[2]));
+  }
+  return versions;
 }
 
 export const etagOf = (version: number): string => `"${version}"`;

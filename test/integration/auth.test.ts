@@ -49,7 +49,7 @@ describe('roles', () => {
         ...(route.method === 'GET' ? {} : { body: { name: 'whatever' } }),
       });
       expect(res.status, `${route.method} ${route.path}`).toBe(403);
-      expect(res.body.reason).toBe('changing images needs the admin role; "reader1" is not in "admins"');
+      expect(res.body.reason).toBe(`${route.method} ${route.path} needs the admin role; "reader1" is not in "admins"`);
     }
     const read = await call('GET', `/image/${name}`, { token: stack().tokens.reader });
     expect(read.status).toBe(200);

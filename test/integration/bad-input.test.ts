@@ -74,7 +74,9 @@ describe('changes with bad bodies', () => {
       [{ name: 'has space' }, {}, /name: must start with a letter/],
       [{ last_modified: 1 }, {}, /"last_modified" is set by the service/],
       ['{not json', {}, /not valid JSON/],
-      [{ description: 'new' }, { 'if-match': 'seven' }, /If-Match must be an ETag/],
+      [{ description: 'new' }, { 'if-match': 'seven' }, /If-Match must list ETags/],
+      [{ description: 'red \u001b[31malert' }, {}, /description: must not contain control characters/],
+      [{ distro: 'broken \ud800 text' }, {}, /distro: must not contain control characters/],
     ];
     for (const [body, headers, reason] of cases) {
       const res = await call('PATCH', `/image/${uid}`, typeof body === 'string' ? { raw: body, headers } : { body, headers });

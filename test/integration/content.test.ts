@@ -300,6 +300,31 @@ group('roles', () => {
   });
 });
 
+group('If-Match on the content writes', () => {
+  it('refuses a stale version with 412 on content delete, clone and upload start, and changes nothing', async () => {
+    const image = await createImage();
+    const data = makeContent(0, 1000);
+    await uploadContent(image.uid, data);
+    const current = await call<ImageRecord>('GET', `/image/${image.uid}`);
+    const etag = current.headers.get('etag') ?? '';
+    expect(etag).toMatch(/^"\d+"$/);
+    const stale = { 'if-match': '"1"' };
+
+    expectReason(await call('DELETE', `/image/${image.uid}/content`, { headers: stale }), 412);
+    expectReason(await call('POST', `/image/${image.uid}/clone`, { body: { name: `${image.name}-clone` }, headers: stale }), 412);
+    expectReason(await start(image.uid, { size: 10 }, { headers: stale }), 412);
+    expect((await call('GET', `/image/${image.name}-clone`)).status).toBe(404);
+    const info = await call<Info>('GET', `/image/${image.uid}/content/info`);
+    expect(info.body.data).toMatchObject({ chksum: `sha1:${sha1Hex(data)}`, refcnt: 1 });
+
+    // With the current ETag each goes through.
+    expect((await call('POST', `/image/${image.uid}/clone`, { body: { name: `${image.name}-clone` }, headers: { 'if-match': etag } })).status).toBe(201);
+    expect((await start(image.uid, { size: 10 }, { headers: { 'if-match': etag } })).status).toBe(201);
+    expect((await call('DELETE', `/image/${image.uid}/content`, { headers: { 'if-match': etag } })).status).toBe(200);
+    await assertInvariants({ images: [image.uid] });
+  });
+});
+
 group('validation', () => {
   const sha = 'a'.repeat(40);
 
@@ -317,6 +342,7 @@ group('validation', () => {
     ['a part_size over 5 GiB', { size: PART, part_size: 5 * 1024 * 1024 * 1024 + 1 }, /part_size/],
     ['an unknown field', { size: 10, name: 'x' }, /name|unrecognized|unknown/i],
     ['a bad fmt', { size: 10, fmt: 'Not A Format!' }, /fmt/],
+    ['a fmt named like the content stamp', { size: 10, fmt: 'last_modified_by' }, /fmt: must not be one of last_modified/],
   ])('refuses to start an upload with %s (400)', async (_, body, pattern) => {
     const image = await createImage();
     expect(expectReason(await start(image.uid, body), 400)).toMatch(pattern);

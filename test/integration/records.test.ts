@@ -145,6 +145,25 @@ describe('PATCH /image/{id}', () => {
     expect(stale.body.reason).toMatch(/has changed since you read it/);
     expect((await call<Record_>('GET', `/image/${uid}`)).body.data?.description).toBe('one');
   });
+
+  it('takes a list of ETags in If-Match, and never matches a weak one', async () => {
+    const { uid } = await createImage();
+    const weak = await call('PATCH', `/image/${uid}`, { body: { description: 'weak' }, headers: { 'if-match': 'W/"1"' } });
+    expect(weak.status).toBe(412);
+    const listed = await call('PATCH', `/image/${uid}`, { body: { description: 'listed' }, headers: { 'if-match': '"7", "1"' } });
+    expect(listed.status).toBe(200);
+    expect(listed.headers.get('etag')).toBe('"2"');
+    expect((await call<Record_>('GET', `/image/${uid}`)).body.data?.description).toBe('listed');
+  });
+});
+
+describe('image UIDs', () => {
+  it('are found in upper case too (no name is 32 hex digits)', async () => {
+    const { uid, name } = await createImage();
+    const res = await call<Record_>('GET', `/image/${uid.toUpperCase()}`);
+    expect(res.status).toBe(200);
+    expect(res.body.data).toMatchObject({ uid, name });
+  });
 });
 
 describe('frozen images', () => {
@@ -166,6 +185,20 @@ describe('frozen images', () => {
     expect(unfreeze.status).toBe(200);
     expect(unfreeze.body.data?.frozen).toBe(false);
     expect((await call('PATCH', `/image/${uid}`, { body: { description: 'changed' } })).status).toBe(200);
+  });
+
+  it('refuse a write that changes nothing, which would still re-stamp them', async () => {
+    const { uid, name } = await createImage({ frozen: true, description: 'keep' });
+    const before = await call<Record_>('GET', `/image/${uid}`);
+    for (const res of [
+      await call('PATCH', `/image/${uid}`, { body: { frozen: true } }),
+      await call('PUT', `/image/${uid}`, { body: { name, description: 'keep', frozen: true } }),
+    ]) {
+      expect(res.status).toBe(403);
+    }
+    const after = await call<Record_>('GET', `/image/${uid}`);
+    expect(after.headers.get('etag')).toBe(before.headers.get('etag'));
+    expect(after.body.data).toEqual(before.body.data);
   });
 });
 
@@ -243,6 +276,19 @@ describe('GET /images', () => {
     expect(none.body.data).toEqual({});
     const unknownParent = await call<Record<string, Record_>>('GET', '/images?parent=nobody-here');
     expect(unknownParent.body).toEqual({ success: true, data: {} });
+  });
+
+  it('finds the children of a deleted parent by its UID, as their records still name it', async () => {
+    const parent = await createImage();
+    const child = await createImage({ parent: parent.uid });
+    expect((await call('DELETE', `/image/${parent.uid}`)).status).toBe(200);
+    expect((await call<Record_>('GET', `/image/${child.uid}`)).body.data?.parent).toBe(parent.uid);
+    for (const query of [`parent=${parent.uid}`, `parent=${parent.uid.toUpperCase()}`, `name=${child.name}&parent=${parent.uid}`]) {
+      const res = await call<Record<string, Record_>>('GET', `/images?${query}`);
+      expect(Object.keys(res.body.data ?? {}), query).toEqual([child.uid]);
+    }
+    // By name the parent is gone: nothing is named that any more.
+    expect((await call('GET', `/images?parent=${parent.name}`)).body).toEqual({ success: true, data: {} });
   });
 
   it('refuses a bad limit, an unknown parameter and a forged cursor', async () => {

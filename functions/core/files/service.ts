@@ -11,7 +11,7 @@ import { retryWhileStale, Stale } from '../db/optimistic.js';
 import { ConditionFailed, writeAll } from '../db/transact.js';
 import type { ContentEntry, ImageItem } from '../images/model.js';
 import { putImageIfVersion } from '../images/repository.js';
-import { deleteImage, frozenError, getImage, type WriteOptions } from '../images/service.js';
+import { checkVersion, deleteImage, frozenError, getImage, preconditionFailed, type WriteOptions } from '../images/service.js';
 import { completionOrder } from '../uploads/model.js';
 import { collectFile } from './collect.js';
 import { contentKey, type FileItem } from './model.js';
@@ -81,10 +81,11 @@ export async function downloadLink(imageId: string, parts?: number): Promise<Dow
 }
 
 /** Removes the image's content and releases its file. */
-export async function deleteContent(imageId: string): Promise<ImageItem> {
+export async function deleteContent(imageId: string, options: WriteOptions = {}): Promise<ImageItem> {
   return retryWhileStale(
     async () => {
       const image = await getImage(imageId);
+      checkVersion(image, options);
       if (image.frozen) throw frozenError(image);
       if (image.file_uid === undefined) throw notFound(`image "${image.name}" has no content to delete`);
       const next: ImageItem = { ...image, version: image.version + 1 };
@@ -95,7 +96,9 @@ export async function deleteContent(imageId: string): Promise<ImageItem> {
       try {
         await writeAll([putImageIfVersion(next, image.version), releaseFile(image.file_uid)]);
       } catch (error) {
-        throw error instanceof ConditionFailed ? new Stale() : error;
+        if (!(error instanceof ConditionFailed)) throw error;
+        // With If-Match the client asked for this version only: no retry.
+        throw options.expectedVersions !== undefined ? preconditionFailed(image) : new Stale();
       }
       await collectOrLeave(image.file_uid);
       return next;

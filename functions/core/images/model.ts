@@ -34,6 +34,9 @@ export interface Stamp {
   last_modified_on: string;
 }
 
+/** The stamp's keys, which share `content` with the formats: no format may take one of these names. */
+export const STAMP_KEYS: readonly (keyof Stamp)[] = ['last_modified', 'last_modified_by', 'last_modified_on'];
+
 export interface ImageItem extends Stamp {
   pk: string;
   gsi1pk: typeof IMAGES_PARTITION;

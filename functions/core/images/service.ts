@@ -20,7 +20,9 @@ import * as repo from './repository.js';
 import { retainFile } from '../files/repository.js';
 
 /** Finds an image by UID or by name. */
-export async function findImage(id: string): Promise<ImageItem | undefined> {
+export async function findImage(given: string): Promise<ImageItem | undefined> {
+  // No name is 32 hex digits (names that look like UIDs are refused), so a UID in upper case is still a UID.
+  const id = /^[0-9A-Fa-f]{32}$/.test(given) ? given.toLowerCase() : given;
   // Anything that is neither a UID nor a possible name names no image: no read needed.
   if (!isUid(id) && !(id.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(id))) return undefined;
   const uid = isUid(id) ? id : await repo.getUidByName(id);
@@ -61,8 +63,8 @@ export async function createImage(fields: EditableFields, actor: Actor): Promise
 }
 
 export interface WriteOptions {
-  /** The version the client last saw (If-Match); a mismatch fails with 412. */
-  expectedVersion?: number;
+  /** The versions the client's If-Match accepts; any other fails with 412. */
+  expectedVersions?: readonly number[];
 }
 
 /**
@@ -126,10 +128,12 @@ export async function cloneImage(
   id: string,
   fields: { name: string; description?: string | null },
   actor: Actor,
+  options: WriteOptions = {},
 ): Promise<ImageItem> {
   return retryWhileStale(
     async () => {
       const source = await getImage(id);
+      checkVersion(source, options);
       const item = buildItem(
         newUid(),
         {
@@ -184,14 +188,12 @@ async function withRetries<T>(
   return retryWhileStale(
     async () => {
       const current = await getImage(id);
-      if (options.expectedVersion !== undefined && current.version !== options.expectedVersion) {
-        throw preconditionFailed(current);
-      }
+      checkVersion(current, options);
       try {
         return await attempt(current);
       } catch (error) {
         // With If-Match the client asked for this version only: no retry.
-        if (options.expectedVersion !== undefined && error instanceof Stale) throw preconditionFailed(current);
+        if (options.expectedVersions !== undefined && error instanceof Stale) throw preconditionFailed(current);
         throw error;
       }
     },
@@ -199,14 +201,21 @@ async function withRetries<T>(
   );
 }
 
-/** A frozen image accepts one change: unfreezing it. */
+/** A frozen image accepts one change: unfreezing it (even a write that changes nothing would re-stamp it). */
 function guardFrozen(current: ImageItem, next: EditableFields): void {
   if (!current.frozen) return;
   const before = editableOf(current);
   const unchanged = (['name', 'description', 'parent', 'distro'] as const).every(
     (k) => (next[k] ?? null) === (before[k] ?? null),
   );
-  if (!unchanged) throw frozenError(current);
+  if (!unchanged || next.frozen !== false) throw frozenError(current);
+}
+
+/** If-Match: the write is for the version the client read, or it fails with 412. */
+export function checkVersion(current: ImageItem, options: WriteOptions): void {
+  if (options.expectedVersions !== undefined && !options.expectedVersions.includes(current.version)) {
+    throw preconditionFailed(current);
+  }
 }
 
 export function frozenError(item: ImageItem): ServiceError {
@@ -215,7 +224,7 @@ export function frozenError(item: ImageItem): ServiceError {
 
 const nameTaken = (name: string): ServiceError => conflict(`an image named "${name}" already exists`);
 
-const preconditionFailed = (current: ImageItem): ServiceError =>
+export const preconditionFailed = (current: ImageItem): ServiceError =>
   new ServiceError(
     'precondition_failed',
     `image "${current.name}" has changed since you read it (now at version ${current.version}); read it again`,

@@ -13,7 +13,7 @@ import { contentKey, DEFAULT_FMT } from '../files/model.js';
 import * as storage from '../files/storage.js';
 import type { StoredPart } from '../files/storage.js';
 import type { Actor, ImageItem } from '../images/model.js';
-import { frozenError, getImage } from '../images/service.js';
+import { checkVersion, frozenError, getImage, type WriteOptions } from '../images/service.js';
 import {
   MAX_OBJECT_SIZE,
   MAX_PART_SIZE,
@@ -76,8 +76,9 @@ function assertWritable(image: ImageItem): void {
   if (image.frozen) throw frozenError(image);
 }
 
-export async function startUpload(imageId: string, request: StartRequest, actor: Actor): Promise<SessionView> {
+export async function startUpload(imageId: string, request: StartRequest, actor: Actor, options: WriteOptions = {}): Promise<SessionView> {
   const image = await getImage(imageId);
+  checkVersion(image, options);
   assertWritable(image);
   if (request.size > MAX_OBJECT_SIZE) throw new ServiceError('too_large', `size is over S3's limit of ${MAX_OBJECT_SIZE} bytes (5 TiB)`);
   const partSize = choosePartSize(request.size, request.part_size);
