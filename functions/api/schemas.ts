@@ -82,17 +82,37 @@ export const cloneBody = z.strictObject({
   description: z.optional(fields.description),
 });
 
-const limit = z.coerce
-  .number({ error: 'must be a number' })
-  .check(z.int('must be a whole number'), z.minimum(1, 'must be at least 1'), z.maximum(1000, 'must be at most 1000'));
+/** A query parameter holding a count: decimal digits only (no "1e2", "0x10" or empty value). */
+const count = (max: number) =>
+  z.pipe(
+    z.string().check(z.regex(/^\d{1,9}$/, 'must be a whole number')),
+    z.pipe(
+      z.transform((s: string) => Number(s)),
+      z.number().check(z.minimum(1, 'must be at least 1'), z.maximum(max, `must be at most ${max}`)),
+    ),
+  );
 
-const nonEmpty = z.string().check(z.minLength(1));
+const limit = count(1000);
+
+const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
+
+/**
+ * A name, UID or cursor. API Gateway joins a repeated parameter with commas,
+ * which none of them contains: say so instead of matching nothing. (A distro
+ * is free text and may hold a comma.)
+ */
+const single = z
+  .string()
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.refine((v: string) => !v.includes(','), 'must be given once (a repeated parameter arrives joined with commas)'),
+  );
 
 export const listQuery = z.strictObject({
   limit: z.optional(limit),
-  next: z.optional(nonEmpty),
-  name: z.optional(nonEmpty),
-  parent: z.optional(nonEmpty),
+  next: z.optional(single),
+  name: z.optional(single),
+  parent: z.optional(single),
   distro: z.optional(nonEmpty),
 });
 
@@ -147,11 +167,7 @@ export const completeUploadBody = z.strictObject({
 
 export const downloadQuery = z.strictObject({
   redirect: z.optional(z.enum(['true', 'false'], { error: 'must be true or false' })),
-  parts: z.optional(
-    z.coerce
-      .number({ error: 'must be a number' })
-      .check(z.int(), z.minimum(1, 'must be at least 1'), z.maximum(1000, 'must be at most 1000')),
-  ),
+  parts: z.optional(count(1000)),
 });
 
 export const noQuery = z.strictObject({});
