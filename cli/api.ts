@@ -77,13 +77,28 @@ export class Api {
         parsed = undefined;
       }
       if (!parsed || typeof parsed !== 'object' || typeof parsed.success !== 'boolean') {
-        throw new RequestRefused(res.status, `HTTP ${res.status} from ${url.pathname}, not the API's JSON: ${text.slice(0, 200) || '(empty body)'}`);
+        throw new RequestRefused(res.status, `HTTP ${res.status} from ${url.pathname}, not the API's JSON: ${this.excerpt(text)}`);
       }
       if (!res.ok || !parsed.success) {
         throw new RequestRefused(res.status, parsed.reason ?? `HTTP ${res.status}`);
       }
       return parsed;
     }
+  }
+
+  /**
+   * A short, one-line excerpt of a body that is not the API's. A proxy or a
+   * wrong URL may echo the request back: the token never reaches the output.
+   */
+  private excerpt(text: string): string {
+    const token = this.connection.token;
+    let clean = text
+      .replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/gi, 'Bearer [redacted]')
+      // A JWT, whole or cut short, wherever it shows.
+      .replace(/eyJ[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*){0,2}/g, '[redacted]');
+    if (token) clean = clean.split(token).join('[redacted]');
+    clean = clean.replace(/\s+/g, ' ').trim();
+    return clean === '' ? '(empty body)' : clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
   }
 
   async data<T>(method: string, path: string, init: { query?: Query; body?: unknown } = {}): Promise<T> {

@@ -72,6 +72,8 @@ export async function writeConfig(config: StoredConfig, file = configFile()): Pr
 
 export async function writeJsonPrivate(file: string, value: unknown): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  // mkdir leaves an existing directory as it was: imgctl's own is its owner's only.
+  await chmod(dirname(file), 0o700);
   const temp = `${file}.${process.pid}.tmp`;
   await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   await chmod(temp, 0o600);
@@ -85,16 +87,18 @@ export interface SettingFlags {
 
 export async function loadSettings(flags: SettingFlags): Promise<Settings> {
   const file = configFile();
-  const stored = await readConfig(file);
-  const pick = (flag: string | undefined, envName: string, fromFile: string | undefined): Setting | undefined => {
+  // The file is read only for what flags and environment leave open: a broken one is no obstacle then.
+  let stored: StoredConfig | undefined;
+  const pick = async (flag: string | undefined, envName: string, key: keyof StoredConfig): Promise<Setting | undefined> => {
     if (flag !== undefined && flag !== '') return { value: flag, source: 'flag' };
     const e = env(envName);
     if (e !== undefined) return { value: e, source: 'env' };
+    const fromFile = (stored ??= await readConfig(file))[key];
     if (fromFile !== undefined && fromFile !== '') return { value: fromFile, source: 'file' };
     return undefined;
   };
-  const url = pick(flags.url, 'IMGCTL_URL', stored.url);
-  const token = pick(flags.token, 'IMGCTL_TOKEN', stored.token);
+  const url = await pick(flags.url, 'IMGCTL_URL', 'url');
+  const token = await pick(flags.token, 'IMGCTL_TOKEN', 'token');
   return { file, ...(url ? { url } : {}), ...(token ? { token } : {}) };
 }
 

@@ -127,7 +127,12 @@ export function register(program: Command, ctx: ContextOf): void {
         if (error instanceof RequestRefused) throw new RequestRefused(error.status, `the API refused the token: ${error.reason}`);
         throw error;
       }
-      await writeConfig({ ...(await readConfig()), url, token });
+      // A config file that no longer parses is replaced: login is how to mend it.
+      const kept = await readConfig().catch((error: unknown) => {
+        c.out.note(`replacing ${settings.file}: ${(error as Error).message}`);
+        return {};
+      });
+      await writeConfig({ ...kept, url, token });
       const claims = tokenClaims(token);
       c.out.note(
         `logged in to ${url}${claims.user !== undefined ? ` as ${claims.user}${claims.admin ? ' (admin)' : ' (read only)'}` : ''}; saved in ${settings.file}`,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { bytes, duration, fields, time } from '../format.js';
 import { defaultTarget, download } from '../transfer/download.js';
 import { upload } from '../transfer/upload.js';
-import { intOption, sizeOption, type ContextOf } from './shared.js';
+import { intOption, partSizeOption, sizeOption, type ContextOf } from './shared.js';
 
 export const DEFAULTS = {
   // Measured against the local S3 (bench/imgctl.bench.ts); raise -c on a long fat link to AWS.
@@ -51,7 +51,7 @@ export function register(program: Command, ctx: ContextOf): void {
     .argument('<image>', 'UID or name')
     .argument('<file>', 'the image file')
     .option('-c, --concurrency <n>', 'parts in flight at once', intOption(1, 64), DEFAULTS.uploadConcurrency)
-    .option('--part-size <size>', 'bytes per part, e.g. 64M (default: the service chooses, 64 MiB)', sizeOption)
+    .option('--part-size <size>', 'bytes per part, 5M to 5G, e.g. 64M (default: the service chooses, 64 MiB)', partSizeOption)
     .option('--fmt <fmt>', 'content format (default cwsquash)')
     .option('--retries <n>', 'retries per part, with backoff', intOption(0, 100), DEFAULTS.retries)
     .option('--no-wait', "return once the upload is complete, without waiting for the service's check")

@@ -1,7 +1,7 @@
 /** Helpers the command modules share. */
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Context } from '../context.js';
-import { parseSize } from '../format.js';
+import { bytes as formatBytes, parseSize } from '../format.js';
 
 /** Builds the context for a command from its (and the program's) options. */
 export type ContextOf = (cmd: Command) => Context;
@@ -14,12 +14,21 @@ export const intOption =
     return n;
   };
 
-export const sizeOption = (value: string): number => {
-  try {
-    const n = parseSize(value);
-    if (n < 1) throw new Error('must be at least 1 byte');
-    return n;
-  } catch (error) {
-    throw new InvalidArgumentError((error as Error).message);
-  }
-};
+/** A size option (e.g. `64M`) within [min, max] bytes: a usage error (exit 2) otherwise. */
+export const sizeIn =
+  (min: number, max: number, why = '') =>
+  (value: string): number => {
+    try {
+      const n = parseSize(value);
+      if (n < min) throw new Error(`must be at least ${formatBytes(min)}${why}`);
+      if (n > max) throw new Error(`must be at most ${formatBytes(max)}${why}`);
+      return n;
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
+
+export const sizeOption = sizeIn(1, Number.MAX_SAFE_INTEGER);
+
+/** S3's bounds on a part: 5 MiB (all but the last) to 5 GiB. */
+export const partSizeOption = sizeIn(5 * 1024 ** 2, 5 * 1024 ** 3, " (S3's limits for a part)");

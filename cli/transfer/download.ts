@@ -6,10 +6,10 @@
  * completes and the sha1 compared with the service's chksum; on a mismatch
  * the file is kept and the command exits 3.
  */
-import { access, open, type FileHandle } from 'node:fs/promises';
+import { access, open, stat, type FileHandle } from 'node:fs/promises';
 import type { Api } from '../api.js';
 import { killAfter, setInterruptHint, type Output } from '../context.js';
-import { Failure, VerificationFailed } from '../errors.js';
+import { Failure, UsageError, VerificationFailed } from '../errors.js';
 import { bytes, duration, rate } from '../format.js';
 import { Progress } from '../progress.js';
 import { contentEntries, type DownloadLink } from '../types.js';
@@ -58,10 +58,16 @@ export async function defaultTarget(api: Api, id: string): Promise<{ uid: string
 
 export async function download(api: Api, out: Output, uid: string, target: string, options: DownloadOptions): Promise<DownloadResult> {
   const started = performance.now();
+  if (target === '') throw new UsageError('give a file name to download into');
+  if ((await stat(target).catch(() => undefined))?.isDirectory()) {
+    throw new UsageError(`${target} is a directory; give a file path, e.g. ${target.replace(/\/+$/, '')}/image.img`);
+  }
   let link = await api.downloadLink(uid);
 
   let record = await loadDownloadRecord(target);
   const targetExists = await exists(target);
+  // A sidecar marks the file as imgctl's own partial download: it may be started over without --force.
+  const ours = record !== undefined && targetExists;
   if (record && (record.chksum !== link.chksum || record.size !== link.size || !targetExists)) {
     out.note(
       targetExists
@@ -70,7 +76,7 @@ export async function download(api: Api, out: Output, uid: string, target: strin
     );
     record = undefined;
   }
-  if (!record && targetExists && !options.force) {
+  if (!record && targetExists && !ours && !options.force) {
     throw new Failure(`${target} exists; pass --force to overwrite it, or choose another file name`);
   }
   const resumed = record ? coveredBytes(record.done) : 0;

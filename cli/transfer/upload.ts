@@ -7,7 +7,7 @@
  * a run that dies is resumed by running the same command: the session route
  * tells which parts S3 already holds and only the rest go.
  */
-import { stat } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Api } from '../api.js';
 import { setInterruptHint, type Output } from '../context.js';
@@ -55,6 +55,8 @@ export async function upload(api: Api, out: Output, id: string, file: string, op
   const identity = await identify(file);
   const image = await api.getImage(id);
   const uid = image.uid;
+  // Known now: no reason to read and send gigabytes for a completion the service will refuse.
+  if (image.frozen) throw new RequestRefused(403, `image "${image.name}" is frozen; unfreeze it first (imgctl unfreeze ${image.name})`);
 
   let record = await loadUploadRecord(uid);
   let session: UploadSession | undefined;
@@ -158,6 +160,12 @@ async function identify(file: string): Promise<FileIdentity> {
   }
   if (!s.isFile()) throw new UsageError(`${file} is not a regular file`);
   if (s.size === 0) throw new UsageError(`${file} is empty; an image needs at least one byte`);
+  // Readable now, before a session is opened on the service for it.
+  try {
+    await access(path, constants.R_OK);
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
   return { path, size: s.size, mtimeMs: s.mtimeMs };
 }
 

@@ -1,5 +1,5 @@
 /** imgctl's record commands, settings and error reporting, against the local stack. */
-import { stat } from 'node:fs/promises';
+import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, stack, uniqueName } from '../integration/api.js';
@@ -51,6 +51,21 @@ describe('settings: config, login, logout', () => {
     expect(JSON.parse(config.stdout)).toMatchObject({ token_set: true, token_source: 'file' });
     const show = expectCode(await imgctl(['config'], { home: h, url: null, token: null }), 0);
     expect(show.stdout).toContain('reader1');
+  });
+
+  it('a broken config file is no obstacle when flags or the environment say everything, and login replaces it', async () => {
+    const h = await newHome();
+    const dir = join(h, '.config/imgctl');
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await chmod(dir, 0o755);
+    await writeFile(join(dir, 'config.json'), '{broken');
+    expectCode(await imgctl(['list'], { home: h }), 0);
+    const needsFile = expectCode(await imgctl(['list'], { home: h, token: null }), 1);
+    expect(needsFile.stderr).toMatch(/config\.json is not valid JSON/);
+    expectCode(await imgctl(['login', '--url', stack().apiUrl, '--token', stack().tokens.reader], { home: h, url: null, token: null }), 0);
+    expectCode(await imgctl(['list'], { home: h, url: null, token: null }), 0);
+    // imgctl's own directory is made its owner's only, even if it existed before.
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
   });
 
   it('config set / unset edit the file', async () => {
@@ -164,5 +179,18 @@ describe('errors', () => {
     expect(unreachable.stderr).toContain('cannot reach');
     const noUrl = expectCode(await run(['list'], { url: null }), 2);
     expect(noUrl.stderr).toContain('no API URL');
+    // Sizes S3 would refuse are usage errors, before anything is read or sent.
+    for (const size of ['1K', '6G']) {
+      expect(expectCode(await run(['upload', 'x', '/etc/hostname', '--part-size', size]), 2).stderr).toContain("S3's limits for a part");
+    }
+  });
+
+  it('never prints the token, even when a wrong URL echoes the request back', async () => {
+    // The local S3 answers an API request with an XML error that quotes the Authorization header.
+    const res = expectCode(await run(['list'], { url: `${stack().s3Endpoint}/api/v1` }), 1);
+    expect(res.stderr).toMatch(/not the API's JSON/);
+    const token = stack().tokens.admin;
+    for (const piece of [token, token.slice(0, 12), token.split('.')[1] ?? token]) expect(res.stderr).not.toContain(piece);
+    expect(res.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

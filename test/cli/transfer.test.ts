@@ -192,6 +192,27 @@ describe('upload and download', () => {
     expect((await stat(damaged)).size).toBe(12 * MIB + 5);
   });
 
+  it('a partial download whose image has new content since starts over, without --force', async () => {
+    const image = await createImage();
+    const first = await randomFile('first.img', 8 * MIB);
+    expectCode(await run(['upload', image.uid, first, '--part-size', '5M', '-q']), 0);
+    const target = join(home, 'changing.img');
+    const killed = await run(['download', image.name, target, '--chunk-size', '2M', '-c', '1'], { env: { IMGCTL_TEST_KILL_AFTER_CHUNKS: '1' } });
+    expect(killed.signal).toBe('SIGKILL');
+
+    const second = await randomFile('second.img', 7 * MIB + 3);
+    expectCode(await run(['upload', image.uid, second, '--part-size', '5M', '-q']), 0);
+    const again = expectCode(await run(['download', image.name, target, '--chunk-size', '2M']), 0);
+    expect(again.stderr).toContain('starting over');
+    expect(await sha1OfFile(target)).toBe(await sha1OfFile(second));
+    expect((await stat(target)).size).toBe(7 * MIB + 3);
+
+    // A file imgctl did not start is still only overwritten with --force; a directory is no target.
+    const foreign = await randomFile('foreign.img', 10);
+    expect(expectCode(await run(['download', image.name, foreign]), 1).stderr).toContain('--force');
+    expect(expectCode(await run(['download', image.name, home]), 2).stderr).toContain('is a directory');
+  });
+
   it('refuses an upload to a frozen image with the reason', async () => {
     const image = await createImage({ frozen: true });
     const file = await randomFile('frozen.img', 1000);
