@@ -86,7 +86,8 @@ export async function updateImage(
           ? current.parent
           : await resolveParent(requested.parent, current.uid);
     const next: EditableFields = { ...requested, parent };
-    guardFrozen(current, next);
+    // A frozen image that stays frozen takes no write at all, not even a new stamp.
+    if (guardFrozen(current, next) === 'unchanged') return current;
     const parentChanged = parent !== current.parent;
     const item = buildItem(current.uid, next, stamp(actor, nowSeconds()), { ...current, version: current.version + 1 });
     const writes: Write[] = [repo.putImageIfVersion(item, current.version)];
@@ -201,14 +202,18 @@ async function withRetries<T>(
   );
 }
 
-/** A frozen image accepts one change: unfreezing it (even a write that changes nothing would re-stamp it). */
-function guardFrozen(current: ImageItem, next: EditableFields): void {
-  if (!current.frozen) return;
+/**
+ * A frozen image accepts one change: unfreezing it. A write that leaves it
+ * exactly as it is (frozen included) is 'unchanged': answered, not written.
+ */
+function guardFrozen(current: ImageItem, next: EditableFields): 'write' | 'unchanged' {
+  if (!current.frozen) return 'write';
   const before = editableOf(current);
   const unchanged = (['name', 'description', 'parent', 'distro'] as const).every(
     (k) => (next[k] ?? null) === (before[k] ?? null),
   );
-  if (!unchanged || next.frozen !== false) throw frozenError(current);
+  if (!unchanged) throw frozenError(current);
+  return next.frozen === false ? 'write' : 'unchanged';
 }
 
 /** If-Match: the write is for the version the client read, or it fails with 412. */
