@@ -15,12 +15,14 @@ z.config(en());
 
 export const NAME_RULE = 'must start with a letter and contain only letters, digits, ".", "_" and "-"';
 
-export const imageName = z.string({ error: 'must be a string' }).check(
-  z.minLength(1, 'must not be empty'),
-  z.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
-  z.regex(NAME_PATTERN, NAME_RULE),
-  z.refine((n: string) => !/^[0-9a-fA-F]{32}$/.test(n), 'must not look like a UID (32 hex characters)'),
-);
+export const imageName = z
+  .string({ error: (issue) => (issue.input === null ? 'cannot be cleared: an image always has a name' : 'must be a string') })
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
+    z.regex(NAME_PATTERN, NAME_RULE),
+    z.refine((n: string) => !/^[0-9a-fA-F]{32}$/.test(n), 'must not look like a UID (32 hex characters)'),
+  );
 
 /**
  * Control characters other than tab and line breaks (terminal escape sequences

@@ -72,6 +72,7 @@ describe('changes with bad bodies', () => {
     const cases: [Record<string, unknown> | string, Record<string, string>, RegExp][] = [
       [{}, {}, /give at least one of name, description, frozen, parent, distro/],
       [{ name: 'has space' }, {}, /name: must start with a letter/],
+      [{ name: null }, {}, /name: cannot be cleared: an image always has a name/],
       [{ last_modified: 1 }, {}, /"last_modified" is set by the service/],
       ['{not json', {}, /not valid JSON/],
       [{ description: 'new' }, { 'if-match': 'seven' }, /If-Match must list ETags/],
