@@ -8,8 +8,9 @@
  * - Downloads: a `<FILE>.part` sidecar next to the target lists the byte
  *   ranges already written and the checksum they belong to.
  */
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Failure } from '../errors.js';
 import { stateDir, writeJsonPrivate } from '../config.js';
 
 export interface FileIdentity {
@@ -38,6 +39,44 @@ export interface DownloadRecord {
 }
 
 export const uploadStateFile = (imageUid: string): string => join(stateDir(), 'uploads', `${imageUid}.json`);
+const uploadLockFile = (imageUid: string): string => join(stateDir(), 'uploads', `${imageUid}.lock`);
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, as another user's process.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Takes the upload lock of an image: a file holding this process's pid,
+ * created exclusively. A lock left by a process that is gone (killed) is
+ * taken over; one held by a live process refuses, saying which.
+ */
+export async function lockUpload(imageUid: string): Promise<{ release(): Promise<void> }> {
+  const file = uploadLockFile(imageUid);
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(file, 'wx', 0o600);
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return { release: () => rm(file, { force: true }) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+    }
+    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      throw new Failure(
+        `another imgctl (pid ${pid}) is uploading to this image; wait for it or stop it, then run this again (lock: ${file})`,
+      );
+    }
+    await rm(file, { force: true });
+  }
+}
 export const sidecarOf = (target: string): string => `${target}.part`;
 
 async function readJson(file: string): Promise<unknown> {

@@ -14,11 +14,12 @@ import { setInterruptHint, type Output } from '../context.js';
 import { Failure, RequestRefused, UsageError, VerificationFailed } from '../errors.js';
 import { bytes, duration } from '../format.js';
 import { Progress } from '../progress.js';
-import type { UploadSession } from '../types.js';
+import type { ImageRecord, UploadSession } from '../types.js';
 import { sha1File } from './hash.js';
 import { sendParts } from './send-parts.js';
 import {
   loadUploadRecord,
+  lockUpload,
   removeUploadRecord,
   sameFile,
   saveUploadRecord,
@@ -58,6 +59,30 @@ export async function upload(api: Api, out: Output, id: string, file: string, op
   // Known now: no reason to read and send gigabytes for a completion the service will refuse.
   if (image.frozen) throw new RequestRefused(403, `image "${image.name}" is frozen; unfreeze it first (imgctl unfreeze ${image.name})`);
 
+  // One imgctl at a time per image: two would share (and fight over) one session.
+  const lock = await lockUpload(uid);
+  try {
+    return await uploadLocked({ api, out, id, image, identity, file, options, started });
+  } finally {
+    await lock.release();
+  }
+}
+
+/** What upload() has established before taking the lock. */
+interface Upload {
+  api: Api;
+  out: Output;
+  /** The image as the user named it (for hints). */
+  id: string;
+  image: ImageRecord;
+  identity: FileIdentity;
+  file: string;
+  options: UploadOptions;
+  started: number;
+}
+
+async function uploadLocked({ api, out, id, image, identity, file, options, started }: Upload): Promise<UploadResult> {
+  const uid = image.uid;
   let record = await loadUploadRecord(uid);
   let session: UploadSession | undefined;
   if (record) {

@@ -4,8 +4,8 @@
  * verification, and refusals.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, createImage, stack } from '../integration/api.js';
 import { countLines, expectCode, imgctl, newHome, sha1OfFile } from './helpers.js';
@@ -211,6 +211,22 @@ describe('upload and download', () => {
     const foreign = await randomFile('foreign.img', 10);
     expect(expectCode(await run(['download', image.name, foreign]), 1).stderr).toContain('--force');
     expect(expectCode(await run(['download', image.name, home]), 2).stderr).toContain('is a directory');
+  });
+
+  it('one upload per image at a time: a second imgctl is refused while the first holds the lock', async () => {
+    const image = await createImage();
+    const file = await randomFile('locked.img', 1000);
+    const lock = join(home, '.local/state/imgctl/uploads', `${image.uid}.lock`);
+    await mkdir(dirname(lock), { recursive: true });
+    // A live holder: this test process stands in for the first imgctl.
+    await writeFile(lock, String(process.pid));
+    const refused = expectCode(await run(['upload', image.name, file]), 1);
+    expect(refused.stderr).toContain(`another imgctl (pid ${process.pid}) is uploading to this image`);
+    expect((await call('GET', `/image/${image.uid}/content/info`)).status).toBe(404);
+    // Its holder gone (as after a kill, which the resume test above goes through), the lock is taken over and released.
+    await writeFile(lock, '999999999');
+    expectCode(await run(['upload', image.name, file, '-q']), 0);
+    expect(await readdir(dirname(lock))).not.toContain(`${image.uid}.lock`);
   });
 
   it('refuses an upload to a frozen image with the reason', async () => {
