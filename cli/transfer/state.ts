@@ -8,6 +8,7 @@
  * - Downloads: a `<FILE>.part` sidecar next to the target lists the byte
  *   ranges already written and the checksum they belong to.
  */
+import { rmSync } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Failure } from '../errors.js';
@@ -64,7 +65,15 @@ export async function lockUpload(imageUid: string): Promise<{ release(): Promise
       const fh = await open(file, 'wx', 0o600);
       await fh.writeFile(String(process.pid));
       await fh.close();
-      return { release: () => rm(file, { force: true }) };
+      // Ctrl-C ends imgctl with process.exit, past any finally: the lock goes with it here.
+      const onExit = () => rmSync(file, { force: true });
+      process.once('exit', onExit);
+      return {
+        release: async () => {
+          process.removeListener('exit', onExit);
+          await rm(file, { force: true });
+        },
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
     }
