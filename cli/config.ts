@@ -68,12 +68,13 @@ export async function readConfig(file = configFile()): Promise<StoredConfig> {
 /** Writes the whole file atomically, readable by its owner only. */
 export async function writeConfig(config: StoredConfig, file = configFile()): Promise<void> {
   await writeJsonPrivate(file, config);
-}
-
-export async function writeJsonPrivate(file: string, value: unknown): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   // mkdir leaves an existing directory as it was: imgctl's own is its owner's only.
   await chmod(dirname(file), 0o700);
+}
+
+/** Also writes download sidecars next to the user's files: it must not touch their directory's mode. */
+export async function writeJsonPrivate(file: string, value: unknown): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const temp = `${file}.${process.pid}.tmp`;
   await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   await chmod(temp, 0o600);
@@ -85,15 +86,20 @@ export interface SettingFlags {
   token?: string;
 }
 
-export async function loadSettings(flags: SettingFlags): Promise<Settings> {
+/**
+ * The settings in effect. The file is read only for what flags and the
+ * environment leave open: a broken one is no obstacle then. `ignoreBrokenFile`
+ * (for login, which replaces it) treats an unreadable file as empty.
+ */
+export async function loadSettings(flags: SettingFlags, { ignoreBrokenFile = false } = {}): Promise<Settings> {
   const file = configFile();
-  // The file is read only for what flags and environment leave open: a broken one is no obstacle then.
   let stored: StoredConfig | undefined;
+  const readStored = () => (ignoreBrokenFile ? readConfig(file).catch((): StoredConfig => ({})) : readConfig(file));
   const pick = async (flag: string | undefined, envName: string, key: keyof StoredConfig): Promise<Setting | undefined> => {
     if (flag !== undefined && flag !== '') return { value: flag, source: 'flag' };
     const e = env(envName);
     if (e !== undefined) return { value: e, source: 'env' };
-    const fromFile = (stored ??= await readConfig(file))[key];
+    const fromFile = (stored ??= await readStored())[key];
     if (fromFile !== undefined && fromFile !== '') return { value: fromFile, source: 'file' };
     return undefined;
   };

@@ -116,7 +116,7 @@ export function register(program: Command, ctx: ContextOf): void {
     .description('check a token against the API and save the URL and token in the config file (token from --token, IMGCTL_TOKEN, or asked for / read from stdin)')
     .action(async (_o: object, cmd: Command) => {
       const c = ctx(cmd);
-      const settings = await loadSettings(cmd.optsWithGlobals<SettingFlags>());
+      const settings = await loadSettings(cmd.optsWithGlobals<SettingFlags>(), { ignoreBrokenFile: true });
       if (!settings.url) throw new UsageError('give the API URL: imgctl login --url https://HOST/api/v1');
       const url = normalizeUrl(settings.url.value);
       const token = settings.token && settings.token.source !== 'file' ? settings.token.value : await readToken();

@@ -8,8 +8,10 @@
  * - Downloads: a `<FILE>.part` sidecar next to the target lists the byte
  *   ranges already written and the checksum they belong to.
  */
-import { rmSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Failure } from '../errors.js';
 import { stateDir, writeJsonPrivate } from '../config.js';
@@ -52,40 +54,71 @@ const alive = (pid: number): boolean => {
   }
 };
 
+interface LockHolder {
+  pid: number;
+  host: string;
+}
+
+async function holderOf(file: string): Promise<LockHolder | undefined> {
+  try {
+    const v = JSON.parse(await readFile(file, 'utf8')) as unknown;
+    if (isObject(v) && Number.isSafeInteger(v['pid']) && typeof v['host'] === 'string') return { pid: v['pid'] as number, host: v['host'] };
+  } catch {
+    // Unreadable or foreign: see below.
+  }
+  return undefined;
+}
+
 /**
- * Takes the upload lock of an image: a file holding this process's pid,
- * created exclusively. A lock left by a process that is gone (killed) is
- * taken over; one held by a live process refuses, saying which.
+ * Takes the upload lock of an image: `{pid, host}` written to a temporary file
+ * and linked into place, which fails if a lock is there (never an empty or
+ * half-written lock). A lock of a process on this host that is gone (killed)
+ * is taken over; one that is alive, on another host (a shared home) or
+ * unreadable refuses, naming the file to remove if no imgctl runs.
  */
 export async function lockUpload(imageUid: string): Promise<{ release(): Promise<void> }> {
   const file = uploadLockFile(imageUid);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await open(file, 'wx', 0o600);
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      // Ctrl-C ends imgctl with process.exit, past any finally: the lock goes with it here.
-      const onExit = () => rmSync(file, { force: true });
-      process.once('exit', onExit);
-      return {
-        release: async () => {
-          process.removeListener('exit', onExit);
-          await rm(file, { force: true });
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+  const me: LockHolder = { pid: process.pid, host: hostname() };
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, JSON.stringify(me), { mode: 0o600 });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await link(temp, file);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = await holderOf(file);
+      const stale = holder !== undefined && holder.host === me.host && holder.pid !== me.pid && !alive(holder.pid);
+      if (!stale || attempt > 0) {
+        const who = holder ? `another imgctl (pid ${holder.pid} on ${holder.host})` : 'another imgctl';
+        throw new Failure(`${who} is uploading to this image; wait for it or stop it, or if none runs, remove ${file}`);
+      }
+      await rm(file, { force: true });
     }
-    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-      throw new Failure(
-        `another imgctl (pid ${pid}) is uploading to this image; wait for it or stop it, then run this again (lock: ${file})`,
-      );
-    }
-    await rm(file, { force: true });
+  } finally {
+    await rm(temp, { force: true });
   }
+  // Only our own lock is removed: after a takeover race it may be another run's.
+  const releaseSync = () => {
+    try {
+      if (readFileSync(file, 'utf8') === JSON.stringify(me)) rmSync(file, { force: true });
+    } catch {
+      // Gone already.
+    }
+  };
+  // Ctrl-C ends imgctl with process.exit, past any finally: the lock goes with it here.
+  process.once('exit', releaseSync);
+  return {
+    release: async () => {
+      process.removeListener('exit', releaseSync);
+      releaseSync();
+    },
+  };
 }
+
 export const sidecarOf = (target: string): string => `${target}.part`;
 
 async function readJson(file: string): Promise<unknown> {

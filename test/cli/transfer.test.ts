@@ -4,7 +4,8 @@
  * verification, and refusals.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, createImage, stack } from '../integration/api.js';
@@ -207,6 +208,13 @@ describe('upload and download', () => {
     expect(await sha1OfFile(target)).toBe(await sha1OfFile(second));
     expect((await stat(target)).size).toBe(7 * MIB + 3);
 
+    // The sidecar written next to the target leaves that directory's mode alone.
+    const shared = join(home, 'shared');
+    await mkdir(shared, { mode: 0o755 });
+    await chmod(shared, 0o755);
+    expectCode(await run(['download', image.name, join(shared, 'copy.img'), '-q']), 0);
+    expect((await stat(shared)).mode & 0o777).toBe(0o755);
+
     // A file imgctl did not start is still only overwritten with --force; a directory is no target.
     const foreign = await randomFile('foreign.img', 10);
     expect(expectCode(await run(['download', image.name, foreign]), 1).stderr).toContain('--force');
@@ -219,14 +227,18 @@ describe('upload and download', () => {
     const lock = join(home, '.local/state/imgctl/uploads', `${image.uid}.lock`);
     await mkdir(dirname(lock), { recursive: true });
     // A live holder: this test process stands in for the first imgctl.
-    await writeFile(lock, String(process.pid));
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname() }));
     const refused = expectCode(await run(['upload', image.name, file]), 1);
-    expect(refused.stderr).toContain(`another imgctl (pid ${process.pid}) is uploading to this image`);
+    expect(refused.stderr).toContain(`another imgctl (pid ${process.pid} on ${hostname()}) is uploading to this image`);
+    expect(refused.stderr).toContain(`if none runs, remove ${lock}`);
+    // One on another host (a shared home) cannot be checked: also refused.
+    await writeFile(lock, JSON.stringify({ pid: 1, host: 'elsewhere' }));
+    expect(expectCode(await run(['upload', image.name, file]), 1).stderr).toContain('(pid 1 on elsewhere)');
     expect((await call('GET', `/image/${image.uid}/content/info`)).status).toBe(404);
     // Its holder gone (as after a kill, which the resume test above goes through), the lock is taken over and released.
-    await writeFile(lock, '999999999');
+    await writeFile(lock, JSON.stringify({ pid: 999999999, host: hostname() }));
     expectCode(await run(['upload', image.name, file, '-q']), 0);
-    expect(await readdir(dirname(lock))).not.toContain(`${image.uid}.lock`);
+    expect((await readdir(dirname(lock))).filter((f) => f.startsWith(image.uid))).toEqual([]);
   });
 
   it('refuses an upload to a frozen image with the reason', async () => {
