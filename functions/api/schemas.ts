@@ -87,7 +87,7 @@ export const cloneBody = z.strictObject({
 /** A query parameter holding a count: decimal digits only (no "1e2", "0x10" or empty value). */
 const count = (max: number) =>
   z.pipe(
-    z.string().check(z.regex(/^\d{1,9}$/, 'must be a whole number')),
+    z.string().check(z.regex(/^\d{1,15}$/, 'must be a whole number')),
     z.pipe(
       z.transform((s: string) => Number(s)),
       z.number().check(z.minimum(1, 'must be at least 1'), z.maximum(max, `must be at most ${max}`)),

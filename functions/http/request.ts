@@ -37,7 +37,8 @@ export function ifMatchVersions(headers: APIGatewayProxyEventV2['headers']): rea
   const value = headers['if-match'];
   if (value === undefined || value.trim() === '*') return undefined;
   const versions: number[] = [];
-  for (const tag of value.split(',')) {
+  // Empty list items are allowed and ignored (RFC 9110, 5.6.1).
+  for (const tag of value.split(',').filter((t) => t.trim() !== '')) {
     const m = /^\s*(W\/)?"(\d{1,15})"\s*$/.exec(tag);
     if (!m) throw invalid(`If-Match must list ETags this API gave out, such as "3"; got ${value}`);
     if (m[1] === undefined) versions.push(Number(m[2]));

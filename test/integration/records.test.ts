@@ -150,7 +150,7 @@ describe('PATCH /image/{id}', () => {
     const { uid } = await createImage();
     const weak = await call('PATCH', `/image/${uid}`, { body: { description: 'weak' }, headers: { 'if-match': 'W/"1"' } });
     expect(weak.status).toBe(412);
-    const listed = await call('PATCH', `/image/${uid}`, { body: { description: 'listed' }, headers: { 'if-match': '"7", "1"' } });
+    const listed = await call('PATCH', `/image/${uid}`, { body: { description: 'listed' }, headers: { 'if-match': '"7", "1",' } });
     expect(listed.status).toBe(200);
     expect(listed.headers.get('etag')).toBe('"2"');
     expect((await call<Record_>('GET', `/image/${uid}`)).body.data?.description).toBe('listed');
@@ -298,6 +298,7 @@ describe('GET /images', () => {
       ['limit=abc', /limit/],
       ['limit=5000', /at most 1000/],
       ['limit=1e2', /limit: must be a whole number/],
+      ['limit=1234567890', /limit: must be at most 1000/],
       ['limit=', /limit: must be a whole number/],
       ['name=some-image&name=some-image', /name: must be given once/],
       ['color=red', /color/],

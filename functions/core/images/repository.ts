@@ -135,6 +135,16 @@ export const releaseName = (name: string, uid: string): Write => ({
   },
 });
 
+/** The image is still at the version read: what was copied from it is current. */
+export const imageAtVersion = (uid: string, version: number): Write => ({
+  ConditionCheck: {
+    Key: keys.image(uid),
+    ConditionExpression: '#version = :expected',
+    ExpressionAttributeNames: { '#version': 'version' },
+    ExpressionAttributeValues: { ':expected': version },
+  },
+});
+
 export const imageExists = (uid: string): Write => ({
   ConditionCheck: { Key: keys.image(uid), ConditionExpression: 'attribute_exists(pk)' },
 });

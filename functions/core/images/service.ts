@@ -147,15 +147,22 @@ export async function cloneImage(
         stamp(actor, nowSeconds()),
         { file_uid: source.file_uid, content: source.content },
       );
-      // The source (the clone's parent) must still exist when the clone commits.
-      const writes: Write[] = [repo.putNewImage(item), repo.claimName(item.name, item.uid), repo.imageExists(source.uid)];
+      // The source (the clone's parent) must still be as read when the clone commits: what the
+      // clone copies (description, distro, content) is then that version's, as If-Match asked.
+      const writes: Write[] = [
+        repo.putNewImage(item),
+        repo.claimName(item.name, item.uid),
+        repo.imageAtVersion(source.uid, source.version),
+      ];
       if (source.file_uid !== undefined) writes.push(retainFile(source.file_uid));
       try {
         await writeAll(writes);
       } catch (error) {
         if (error instanceof ConditionFailed) {
           if (error.index === 1) throw nameTaken(item.name);
-          // The source went, or its file was released meanwhile: read the source again.
+          // With If-Match the client asked for that version only: no retry.
+          if (options.expectedVersions !== undefined) throw preconditionFailed(source);
+          // The source changed or went, or its file was released meanwhile: read the source again.
           throw new Stale();
         }
         throw error;
