@@ -7,11 +7,11 @@ import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { nowSeconds } from '../ids.js';
-import { retryWhileStale, Stale } from '../db/optimistic.js';
+import { retryWhileStale } from '../db/optimistic.js';
 import { ConditionFailed, writeAll } from '../db/transact.js';
 import type { ContentEntry, ImageItem } from '../images/model.js';
 import { putImageIfVersion } from '../images/repository.js';
-import { checkVersion, deleteImage, frozenError, getImage, preconditionFailed, type WriteOptions } from '../images/service.js';
+import { checkVersion, deleteImage, frozenError, getImage, lostRace, type WriteOptions } from '../images/service.js';
 import { completionOrder } from '../uploads/model.js';
 import { collectFile } from './collect.js';
 import { contentKey, type FileItem } from './model.js';
@@ -96,9 +96,7 @@ export async function deleteContent(imageId: string, options: WriteOptions = {})
       try {
         await writeAll([putImageIfVersion(next, image.version), releaseFile(image.file_uid)]);
       } catch (error) {
-        if (!(error instanceof ConditionFailed)) throw error;
-        // With If-Match the client asked for this version only: no retry.
-        throw options.expectedVersions !== undefined ? preconditionFailed(image) : new Stale();
+        throw error instanceof ConditionFailed ? lostRace(image, options) : error;
       }
       await collectOrLeave(image.file_uid);
       return next;

@@ -160,10 +160,8 @@ export async function cloneImage(
       } catch (error) {
         if (error instanceof ConditionFailed) {
           if (error.index === 1) throw nameTaken(item.name);
-          // With If-Match the client asked for that version only: no retry.
-          if (options.expectedVersions !== undefined) throw preconditionFailed(source);
-          // The source changed or went, or its file was released meanwhile: read the source again.
-          throw new Stale();
+          // The source changed or went, or its file was released meanwhile.
+          throw lostRace(source, options);
         }
         throw error;
       }
@@ -200,9 +198,7 @@ async function withRetries<T>(
       try {
         return await attempt(current);
       } catch (error) {
-        // With If-Match the client asked for this version only: no retry.
-        if (options.expectedVersions !== undefined && error instanceof Stale) throw preconditionFailed(current);
-        throw error;
+        throw error instanceof Stale ? lostRace(current, options) : error;
       }
     },
     () => conflict(`image "${id}" is being changed by other requests; retry`),
@@ -230,13 +226,20 @@ export function checkVersion(current: ImageItem, options: WriteOptions): void {
   }
 }
 
+/**
+ * A write that lost a race with another: retried on the fresh record (Stale),
+ * unless If-Match asked for the version read, which is now gone (412).
+ */
+export const lostRace = (read: ImageItem, options: WriteOptions): Error =>
+  options.expectedVersions !== undefined ? preconditionFailed(read) : new Stale();
+
 export function frozenError(item: ImageItem): ServiceError {
   return forbidden(`image "${item.name}" is frozen; unfreeze it first with {"frozen": false}`);
 }
 
 const nameTaken = (name: string): ServiceError => conflict(`an image named "${name}" already exists`);
 
-export const preconditionFailed = (current: ImageItem): ServiceError =>
+const preconditionFailed = (current: ImageItem): ServiceError =>
   new ServiceError(
     'precondition_failed',
     `image "${current.name}" has changed since you read it (now at version ${current.version}); read it again`,
