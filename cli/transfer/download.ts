@@ -6,7 +6,7 @@
  * completes and the sha1 compared with the service's chksum; on a mismatch
  * the file is kept and the command exits 3.
  */
-import { access, open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Api } from '../api.js';
 import { killAfter, setInterruptHint, type Output } from '../context.js';
 import { Failure, UsageError, VerificationFailed } from '../errors.js';
@@ -44,11 +44,6 @@ export interface DownloadResult {
   seconds: number;
 }
 
-const exists = (path: string) => access(path).then(
-  () => true,
-  () => false,
-);
-
 /** The file name a download gets by default: the name S3's Content-Disposition gives, `<name>.<fmt>`. */
 export async function defaultTarget(api: Api, id: string): Promise<{ uid: string; file: string }> {
   const image = await api.getImage(id);
@@ -59,13 +54,14 @@ export async function defaultTarget(api: Api, id: string): Promise<{ uid: string
 export async function download(api: Api, out: Output, uid: string, target: string, options: DownloadOptions): Promise<DownloadResult> {
   const started = performance.now();
   if (target === '') throw new UsageError('give a file name to download into');
-  if ((await stat(target).catch(() => undefined))?.isDirectory()) {
+  const existing = await stat(target).catch(() => undefined);
+  if (existing?.isDirectory()) {
     throw new UsageError(`${target} is a directory; give a file path, e.g. ${target.replace(/\/+$/, '')}/image.img`);
   }
+  const targetExists = existing !== undefined;
   let link = await api.downloadLink(uid);
 
   let record = await loadDownloadRecord(target);
-  const targetExists = await exists(target);
   // A sidecar marks the file as imgctl's own partial download: it may be started over without --force.
   const ours = record !== undefined && targetExists;
   if (record && (record.chksum !== link.chksum || record.size !== link.size || !targetExists)) {
