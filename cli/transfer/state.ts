@@ -7,6 +7,7 @@
  *   have it), so a run that dies after completing can still check the result.
  * - Downloads: a `<FILE>.part` sidecar next to the target lists the byte
  *   ranges already written and the checksum they belong to.
+ * - Upload locks: `<state dir>/uploads/<image uid>.lock`, one run per image.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
@@ -59,14 +60,12 @@ interface LockHolder {
   host: string;
 }
 
+/** The lock's holder; undefined for an unreadable or foreign lock. */
 async function holderOf(file: string): Promise<LockHolder | undefined> {
-  try {
-    const v = JSON.parse(await readFile(file, 'utf8')) as unknown;
-    if (isObject(v) && Number.isSafeInteger(v['pid']) && typeof v['host'] === 'string') return { pid: v['pid'] as number, host: v['host'] };
-  } catch {
-    // Unreadable or foreign: see below.
-  }
-  return undefined;
+  const v = await readJson(file);
+  return isObject(v) && Number.isSafeInteger(v['pid']) && typeof v['host'] === 'string'
+    ? { pid: v['pid'] as number, host: v['host'] }
+    : undefined;
 }
 
 /**
@@ -121,12 +120,11 @@ export async function lockUpload(imageUid: string): Promise<{ release(): Promise
 
 export const sidecarOf = (target: string): string => `${target}.part`;
 
+/** A JSON file's value; undefined when it is missing, torn or not JSON (treated as absent). */
 async function readJson(file: string): Promise<unknown> {
   try {
     return JSON.parse(await readFile(file, 'utf8')) as unknown;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    // A torn or foreign file: treat it as absent.
+  } catch {
     return undefined;
   }
 }
