@@ -3,7 +3,7 @@
  * answer in the envelope.
  */
 import { invalid } from '../core/errors.js';
-import { isUid } from '../core/ids.js';
+import { asUid } from '../core/ids.js';
 import { toRecord, type EditableFields, type ImageItem, type ImageRecord } from '../core/images/model.js';
 import { indexKeyOf } from '../core/images/repository.js';
 import * as images from '../core/images/service.js';
@@ -94,9 +94,7 @@ async function parentMatches(item: ImageItem, parent: string | undefined): Promi
  * it is, since children keep naming a parent that has since been deleted.
  */
 async function parentUid(parent: string): Promise<string | undefined> {
-  const lower = parent.toLowerCase();
-  if (isUid(lower)) return lower;
-  return (await images.findImage(parent))?.uid;
+  return asUid(parent) ?? (await images.findImage(parent))?.uid;
 }
 
 export const getImage: RouteHandler = async ({ params }) => recordResponse(await images.getImage(id(params)));

@@ -8,7 +8,7 @@
  */
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
-import { MAX_NAME_LENGTH, NAME_PATTERN } from '../core/ids.js';
+import { looksLikeUid, MAX_NAME_LENGTH, NAME_PATTERN } from '../core/ids.js';
 import { STAMP_KEYS } from '../core/images/model.js';
 
 z.config(en());
@@ -21,7 +21,7 @@ export const imageName = z
     z.minLength(1, 'must not be empty'),
     z.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`),
     z.regex(NAME_PATTERN, NAME_RULE),
-    z.refine((n: string) => !/^[0-9a-fA-F]{32}$/.test(n), 'must not look like a UID (32 hex characters)'),
+    z.refine((n: string) => !looksLikeUid(n), 'must not look like a UID (32 hex characters)'),
   );
 
 /**

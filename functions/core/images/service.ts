@@ -5,7 +5,7 @@
  * name twice or leave a guard without its image.
  */
 import { conflict, forbidden, invalid, notFound, ServiceError } from '../errors.js';
-import { isUid, MAX_NAME_LENGTH, NAME_PATTERN, newUid, nowSeconds } from '../ids.js';
+import { asUid, isUid, MAX_NAME_LENGTH, NAME_PATTERN, newUid, nowSeconds } from '../ids.js';
 import { retryWhileStale, Stale } from '../db/optimistic.js';
 import { ConditionFailed, TransactionConflict, writeAll, type Write } from '../db/transact.js';
 import {
@@ -22,7 +22,7 @@ import { retainFile } from '../files/repository.js';
 /** Finds an image by UID or by name. */
 export async function findImage(given: string): Promise<ImageItem | undefined> {
   // No name is 32 hex digits (names that look like UIDs are refused), so a UID in upper case is still a UID.
-  const id = /^[0-9A-Fa-f]{32}$/.test(given) ? given.toLowerCase() : given;
+  const id = asUid(given) ?? given;
   // Anything that is neither a UID nor a possible name names no image: no read needed.
   if (!isUid(id) && !(id.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(id))) return undefined;
   const uid = isUid(id) ? id : await repo.getUidByName(id);
