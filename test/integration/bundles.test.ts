@@ -25,7 +25,7 @@ import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { buildBundle } from '../../infra/bundle-check.js';
 import type { FunctionName } from '../../infra/bundling.js';
 import { useLocalHandlerEnvironment } from '../../local/handler-env.js';
-import { apiEvent, route } from '../unit/events.js';
+import { apiEvent, objectCreated, route } from '../unit/events.js';
 import { stack, uniqueName } from './api.js';
 import {
   fetchBytes,
@@ -139,23 +139,7 @@ describe('the bundled functions against the local stack', () => {
 
     // S3's event, as the notification delivers it, to the bundled hasher.
     const key = `content/${session.upload_id}`;
-    const outcomes = await invoke<string[]>('hasher', {
-      Records: [
-        {
-          eventVersion: '2.1',
-          eventSource: 'aws:s3',
-          awsRegion: 'us-east-1',
-          eventTime: new Date().toISOString(),
-          eventName: 'ObjectCreated:CompleteMultipartUpload',
-          s3: {
-            s3SchemaVersion: '1.0',
-            configurationId: 'content',
-            bucket: { name: bucket, ownerIdentity: { principalId: 'local' }, arn: `arn:aws:s3:::${bucket}` },
-            object: { key, size: data.length, eTag: 'unused', sequencer: '0' },
-          },
-        },
-      ],
-    });
+    const outcomes = await invoke<string[]>('hasher', objectCreated(bucket, key, data.length));
     expect(outcomes).toEqual(['ready']);
     expect((await waitForState(uid, session.upload_id, ['ready'], 1000)).state).toBe('ready');
 

@@ -1,4 +1,5 @@
-/** API Gateway HTTP API (payload 2.0) events for calling handlers directly. */
+/** API Gateway HTTP API (payload 2.0) and S3 events for calling handlers directly. */
+import type { S3Event } from 'aws-lambda';
 import type { ApiEvent } from '../../functions/http/api-handler.js';
 import { API_BASE } from '../../functions/routes.js';
 import { lambdaContext } from '../../local/lambda-context.js';
@@ -45,3 +46,27 @@ export function apiEvent(
 export const context = () => lambdaContext('test-function', 30_000);
 
 export const route = (method: string, path: string): string => `${method} ${API_BASE}${path}`;
+
+/** An S3 notification of a completed multipart upload, as Lambda receives it. */
+export function objectCreated(bucket: string, key: string, size: number, eTag = 'abc-1'): S3Event {
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'us-east-1',
+        eventTime: new Date().toISOString(),
+        eventName: 'ObjectCreated:CompleteMultipartUpload',
+        userIdentity: { principalId: 'AWS:x' },
+        requestParameters: { sourceIPAddress: '10.0.0.1' },
+        responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'content',
+          bucket: { name: bucket, ownerIdentity: { principalId: 'o' }, arn: `arn:aws:s3:::${bucket}` },
+          object: { key, size, eTag, sequencer: '01' },
+        },
+      },
+    ],
+  };
+}

@@ -10,6 +10,7 @@ import type { S3Event } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../local/lambda-context.js';
+import { objectCreated } from './events.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -31,26 +32,7 @@ beforeAll(async () => {
 const uploadId = 'fedcba9876543210fedcba9876543210';
 const size = 50 * 1024 ** 3;
 
-const event: S3Event = {
-  Records: [
-    {
-      eventVersion: '2.1',
-      eventSource: 'aws:s3',
-      awsRegion: 'eu-west-1',
-      eventTime: new Date().toISOString(),
-      eventName: 'ObjectCreated:CompleteMultipartUpload',
-      userIdentity: { principalId: 'AWS:x' },
-      requestParameters: { sourceIPAddress: '10.0.0.1' },
-      responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },
-      s3: {
-        s3SchemaVersion: '1.0',
-        configurationId: 'hasher',
-        bucket: { name: 'bucket', ownerIdentity: { principalId: 'o' }, arn: 'arn:aws:s3:::bucket' },
-        object: { key: `content/${uploadId}`, size, eTag: 'abc-800', sequencer: '01' },
-      },
-    },
-  ],
-};
+const event = objectCreated('bucket', `content/${uploadId}`, size, 'abc-800');
 
 describe('the hasher near its deadline', () => {
   it('fails the session with a reason and deletes the object, without reading it', async () => {
