@@ -15,8 +15,10 @@
  * peak RSS (GNU time, when installed) shows the part buffers' bound:
  * (concurrency + 1) × part size, 5 × 64 MiB with the defaults.
  *
- * `aws` is Debian's awscli, installed with apt-get when missing (as root);
- * without it the comparison is skipped, not failed.
+ * `aws` is Debian's awscli (/usr/bin/aws, AWS CLI v2), installed with apt-get
+ * when missing (as root); without it the comparison is skipped, not failed.
+ * An `aws` found elsewhere on PATH (a pip-installed v1, say) is not used: it is
+ * a different client with different defaults (v1 adds a CRC32 to every part).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -33,12 +35,14 @@ const RUNS = 2;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const IMGCTL = join(root, 'cli/bin/imgctl.js');
 const GNU_TIME = '/usr/bin/time';
+/** Where Debian's awscli package puts the command. */
+const AWS = '/usr/bin/aws';
 
 function haveAws(): boolean {
-  return spawnSync('aws', ['--version'], { stdio: 'ignore' }).status === 0;
+  return spawnSync(AWS, ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** `aws` on PATH, installing Debian's awscli if it is missing and we may. */
+/** Debian's `aws`, installing the awscli package if it is missing and we may. */
 function ensureAws(): boolean {
   if (haveAws()) return true;
   if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) {
@@ -97,7 +101,8 @@ try {
   };
 
   const awsOk = ensureAws();
-  const aws = (...args: string[]) => timeCommand('aws', ['s3', 'cp', ...args, '--endpoint-url', stack.s3Endpoint, '--only-show-errors']);
+  if (awsOk) console.log(`peer: ${spawnSync(AWS, ['--version'], { encoding: 'utf8' }).stdout.trim()}`);
+  const aws = (...args: string[]) => timeCommand(AWS, ['s3', 'cp', ...args, '--endpoint-url', stack.s3Endpoint, '--only-show-errors']);
 
   /** A timed run, with the CPU the stack (in this process: gateway, handlers, local S3) spent meanwhile. */
   interface Measured extends TimedRun {
