@@ -3,7 +3,9 @@
  * applied by `patch-package` on install) so that it speaks what the content
  * lifecycle needs: ListParts, AbortMultipartUpload, S3-like validation of
  * CompleteMultipartUpload and UploadPart, and `ObjectCreated:CompleteMultipartUpload`
- * events.
+ * events. As in S3, completing an upload does not rewrite its bytes: the object
+ * keeps its part files and reads stream across them, so a 50 GB image neither
+ * waits for nor needs room for a second copy.
  *
  * s3rver does not verify signatures (SigV4 is accepted as is), so any credentials
  * work; the SDK's conventional local pair is S3RVER / S3RVER.

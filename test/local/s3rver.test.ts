@@ -4,7 +4,7 @@
  * asserts what S3 itself answers, so that code passing here behaves the same on AWS.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,10 +13,12 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
@@ -583,5 +585,117 @@ describe('objects', () => {
     // Deleting a missing key is not an error in S3.
     const again = await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
     expect(again.$metadata.httpStatusCode).toBe(204);
+  });
+});
+
+describe('multipart objects keep their parts (completion copies no bytes)', () => {
+  /** A completed 3-part object: two full parts and a tail. */
+  async function multipartObject(label: string): Promise<{ key: string; data: Buffer }> {
+    const key = newKey(label);
+    const uploadId = await createUpload(key);
+    const bodies = [randomBytes(PART), randomBytes(PART), randomBytes(777)];
+    const parts: CompletedPart[] = [];
+    for (const [i, b] of bodies.entries()) parts.push(await uploadPart(key, uploadId, i + 1, b));
+    await complete(key, uploadId, parts);
+    return { key, data: Buffer.concat(bodies) };
+  }
+
+  const objectFile = (key: string) => path.join(dir, BUCKET, `${key}._S3rver_object`);
+  const partSets = async () => readdir(path.join(dir, BUCKET, '._S3rver_multipart')).catch(() => [] as string[]);
+
+  it('the object file takes no space for the bytes; whole and ranged reads cross part boundaries', async () => {
+    const { key, data } = await multipartObject('sparse');
+    const file = await stat(objectFile(key));
+    expect(file.size).toBe(data.length);
+    expect(file.blocks * 512).toBeLessThan(MiB); // sparse: the bytes stayed in the part files
+    expect((await getBytes(key)).bytes.equals(data)).toBe(true);
+    const last = data.length - 1;
+    const cases: [string, number, number][] = [
+      [`bytes=${PART - 10}-${PART + 9}`, PART - 10, PART + 9], // across parts 1 and 2
+      [`bytes=${PART - 1}-${2 * PART}`, PART - 1, 2 * PART], // the last byte of 1 to the first of 3
+      [`bytes=${PART}-${PART}`, PART, PART], // the first byte of part 2
+      ['bytes=-700', data.length - 700, last], // within the tail
+      [`bytes=${2 * PART + 5}-`, 2 * PART + 5, last],
+      ['bytes=0-0', 0, 0],
+    ];
+    for (const [range, start, end] of cases) {
+      const { out, bytes } = await getBytes(key, range);
+      expect(out.ContentRange, range).toBe(`bytes ${start}-${end}/${data.length}`);
+      expect(bytes.equals(data.subarray(start, end + 1)), range).toBe(true);
+    }
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: key }));
+    expect(listed.Contents?.map((o) => [o.Key, o.Size])).toEqual([[key, data.length]]);
+    const all = await client.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+    expect(all.Contents?.every((o) => !o.Key?.includes('_S3rver_'))).toBe(true);
+  });
+
+  it('a restarted local S3 still serves a multipart object', async () => {
+    const { key, data } = await multipartObject('restart');
+    const second = await startLocalS3({ directory: dir, bucket: BUCKET });
+    const other = makeClient(second.endpoint, 'WHEN_REQUIRED');
+    try {
+      const out = await other.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, Range: `bytes=${PART - 3}-${PART + 2}` }));
+      expect(Buffer.from(await (out.Body as NonNullable<typeof out.Body>).transformToByteArray())).toEqual(
+        data.subarray(PART - 3, PART + 3),
+      );
+    } finally {
+      other.destroy();
+      await second.close();
+    }
+  });
+
+  it('PutObject over a multipart object serves the new bytes and removes the old parts', async () => {
+    const { key } = await multipartObject('overwrite');
+    const before = await partSets();
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'replaced' }));
+    expect((await getBytes(key)).bytes.toString()).toBe('replaced');
+    const after = await partSets();
+    expect(after.length).toBe(before.length - 1);
+  });
+
+  it('a multipart object replaced by another keeps only the newer parts', async () => {
+    const first = await multipartObject('mp-over-mp');
+    const sets = (await partSets()).length;
+    const uploadId = await createUpload(first.key);
+    const b = randomBytes(PART + 3);
+    await complete(first.key, uploadId, [await uploadPart(first.key, uploadId, 1, b)]);
+    expect((await getBytes(first.key)).bytes.equals(b)).toBe(true);
+    expect((await partSets()).length).toBe(sets);
+  });
+
+  it('DeleteObject of a multipart object removes its parts', async () => {
+    const { key } = await multipartObject('delete');
+    const before = await partSets();
+    await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
+    await expect(getBytes(key)).rejects.toMatchObject({ name: 'NoSuchKey' });
+    expect((await partSets()).length).toBe(before.length - 1);
+  });
+
+  it('CopyObject copies the bytes of a multipart object, and over one replaces it', async () => {
+    const { key, data } = await multipartObject('copy-src');
+    const dest = newKey('copy-dest');
+    await client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: dest, CopySource: `${BUCKET}/${key}` }));
+    expect((await getBytes(dest)).bytes.equals(data)).toBe(true);
+    // a plain object copied onto a multipart one: its bytes, not the old parts
+    const plain = newKey('copy-plain');
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: plain, Body: 'plain bytes' }));
+    const sets = (await partSets()).length;
+    await client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: key, CopySource: `${BUCKET}/${plain}` }));
+    expect((await getBytes(key)).bytes.toString()).toBe('plain bytes');
+    expect((await partSets()).length).toBe(sets - 1);
+  });
+
+  it('two completions of one upload at once: one object, the other answer NoSuchUpload', async () => {
+    const key = newKey('double-complete');
+    const uploadId = await createUpload(key);
+    const b1 = randomBytes(PART);
+    const b2 = randomBytes(99);
+    const parts = [await uploadPart(key, uploadId, 1, b1), await uploadPart(key, uploadId, 2, b2)];
+    const results = await Promise.allSettled([complete(key, uploadId, parts), complete(key, uploadId, parts)]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected');
+    expect(refused?.reason).toMatchObject({ name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } });
+    expect((await getBytes(key)).bytes.equals(Buffer.concat([b1, b2]))).toBe(true);
+    expect((await filesOnDisk()).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
