@@ -10,11 +10,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { buildCli } from '../../cli/build.js';
 import { stack } from '../integration/api.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const MAIN = join(ROOT, 'cli/main.ts');
 
 export interface Run {
   code: number | null;
@@ -41,26 +40,12 @@ export async function newHome(): Promise<string> {
 let bundled: Promise<string> | undefined;
 
 /**
- * imgctl bundled once per test file with esbuild: the same code as
- * `cli/main.ts`, but a child starts in ~0.1 s instead of ~0.5 s through tsx.
- * (bin.test.ts runs the real launcher.)
+ * imgctl bundled once per test file, as `npm run build:cli` does but into a
+ * temporary directory: the same code as `cli/main.ts`, but a child starts in
+ * ~0.1 s instead of ~0.5 s through tsx. (bin.test.ts runs the real launcher.)
  */
 function bundle(): Promise<string> {
-  bundled ??= (async () => {
-    const outfile = join(await mkdtemp(join(tmpdir(), 'imgctl-bundle-')), 'imgctl.mjs');
-    await build({
-      entryPoints: [MAIN],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      logLevel: 'warning',
-      // commander and cli-progress are CommonJS and require node built-ins.
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
-    return outfile;
-  })();
+  bundled ??= (async () => (await buildCli({ outDir: await mkdtemp(join(tmpdir(), 'imgctl-bundle-')) })).bundle)();
   return bundled;
 }
 
