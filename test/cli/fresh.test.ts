@@ -4,10 +4,10 @@
  * one into a temporary directory.
  */
 import { mkdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildCli } from '../../cli/build.js';
 import { BUNDLE, MANIFEST, entryFor, staleReason } from '../../cli/bin/fresh.js';
 import { ROOT } from './helpers.js';
@@ -33,6 +33,8 @@ describe('the fresh check, on a made-up project', () => {
     write(root, MANIFEST, JSON.stringify({ inputs: ['cli/main.ts', 'cli/transfer/hash.ts'] }), built);
     write(root, BUNDLE, 'bundle', built);
   });
+
+  afterEach(() => rm(root, { recursive: true, force: true }));
 
   it('says bundle when every listed source is older than the bundle', () => {
     expect(staleReason(root)).toBeNull();
@@ -97,5 +99,6 @@ describe('the fresh check, on a build of this checkout', () => {
     const named = reason?.match(/^(.+) changed after the build$/)?.[1];
     expect(named, String(reason)).toBeDefined();
     expect(statSync(join(ROOT, named!)).mtimeMs).toBeGreaterThanOrEqual(statSync(bundle).mtimeMs);
+    await rm(out, { recursive: true, force: true });
   });
 });
