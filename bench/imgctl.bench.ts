@@ -31,7 +31,7 @@ import { startLocalStack } from '../local/stack.js';
 import { fmt, GiB, MiB, mbPerSec, timeCommand, verdict, type TimedRun } from './lib/measure.js';
 
 const SIZE = GiB;
-const RUNS = 2;
+const RUNS = 3;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const IMGCTL = join(root, 'cli/bin/imgctl.js');
 const GNU_TIME = '/usr/bin/time';
@@ -94,9 +94,14 @@ try {
   await writeRandomFile(file, SIZE);
   await imgctl('create', 'BenchImage');
 
-  /** No hasher still reading the last upload while the next run is timed. */
+  /**
+   * No hasher still reading the last upload while the next run is timed, and
+   * no write-back of the gigabytes the last run wrote: flushed here, it would
+   * otherwise take CPU and disk from whichever run comes next.
+   */
   const settle = async () => {
     await stack.settled();
+    spawnSync('sync');
     await new Promise((r) => setTimeout(r, 500));
   };
 

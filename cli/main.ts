@@ -43,6 +43,12 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+// `imgctl list | head` closes the pipe early: the reader has what it wanted, so stop quietly.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(EXIT.ok);
+  throw error;
+});
+
 process.once('SIGINT', () => {
   const hint = getInterruptHint();
   process.stderr.write(`\nimgctl: interrupted${hint ? `; ${hint}` : ''}\n`);

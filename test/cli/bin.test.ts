@@ -1,5 +1,5 @@
 /** The installed entry points start imgctl: the bin launcher (`npx imgctl`) and `npm run imgctl`. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,16 @@ describe('entry points', () => {
     expect(pkg.bin?.['imgctl']).toBe('cli/bin/imgctl.js');
     const out = await launch(join(ROOT, 'cli/bin/imgctl.js'), ['list', '--json']);
     expect(typeof JSON.parse(out.stdout)).toBe('object');
+  });
+
+  it('stops quietly with 0 when its reader closes the pipe (imgctl --help | head -1)', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'cli/bin/imgctl.js'), '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first line is written
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
   });
 });
 
