@@ -5,7 +5,8 @@
  * CompleteMultipartUpload and UploadPart, and `ObjectCreated:CompleteMultipartUpload`
  * events. As in S3, completing an upload does not rewrite its bytes: the object
  * keeps its part files and reads stream across them, so a 50 GB image neither
- * waits for nor needs room for a second copy.
+ * waits for nor needs room for a second copy. The md5 of stored bytes (their
+ * ETag) is computed on a worker thread, off the thread that serves requests.
  *
  * s3rver does not verify signatures (SigV4 is accepted as is), so any credentials
  * work; the SDK's conventional local pair is S3RVER / S3RVER.
