@@ -4,7 +4,8 @@
  * asserts what S3 itself answers, so that code passing here behaves the same on AWS.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -642,6 +643,27 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
       other.destroy();
       await second.close();
     }
+  });
+
+  it('an object file opened just before it was replaced is never read as plain bytes (the zeros of a sparse file)', async () => {
+    const { key } = await multipartObject('replaced-while-open');
+    // A store of its own: nothing cached, as for a reader that had not looked up this object yet.
+    const FilesystemStore = createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as new (root: string) => {
+      getObjectParts(bucket: string, fh: FileHandle): Promise<unknown>;
+      readObjectFile(bucket: string, objectPath: string, range: object): Promise<Readable>;
+    };
+    const store = new FilesystemStore(dir);
+    const fh = await open(objectFile(key), 'r');
+    try {
+      // replaced (and its parts released) between the reader's open and its look-up
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'replaced' }));
+      expect(await store.getObjectParts(BUCKET, fh)).toBeUndefined();
+    } finally {
+      await fh.close();
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of await store.readObjectFile(BUCKET, objectFile(key), {})) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('replaced');
   });
 
   it('PutObject over a multipart object serves the new bytes and removes the old parts', async () => {
