@@ -528,6 +528,13 @@ describe('objects', () => {
     expect((await filesOnDisk()).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('a Range on an empty object is not satisfiable (416), as in S3', async () => {
+    const key = newKey('empty');
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '' }));
+    expect((await getBytes(key)).bytes.length).toBe(0);
+    await expect(getBytes(key, 'bytes=0-')).rejects.toMatchObject({ name: 'InvalidRange', $metadata: { httpStatusCode: 416 } });
+  });
+
   it('GetObject with a Range answers 206 with Content-Range', async () => {
     const key = await putSample('range');
     const cases: [string, number, number][] = [
@@ -705,6 +712,77 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
     await client.send(new CopyObjectCommand({ Bucket: BUCKET, Key: key, CopySource: `${BUCKET}/${plain}` }));
     expect((await getBytes(key)).bytes.toString()).toBe('plain bytes');
     expect((await partSets()).length).toBe(sets - 1);
+  });
+
+  it('a GET still reading a multipart object when it is deleted or replaced gets the whole old object', async () => {
+    const sets = (await partSets()).length;
+    for (const change of ['delete', 'replace'] as const) {
+      const { key, data } = await multipartObject(`read-during-${change}`);
+      const body = await new Promise<Buffer>((resolve, reject) => {
+        const req = request(`${s3.endpoint}/${BUCKET}/${key}`, (res) => {
+          const chunks: Buffer[] = [];
+          res.once('data', () => {
+            res.pause(); // a slow reader: the first part is being read, the others not opened yet
+            const op =
+              change === 'delete'
+                ? new DeleteObjectCommand({ Bucket: BUCKET, Key: key })
+                : new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'replaced' });
+            client.send(op).then(() => res.resume(), reject);
+          });
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve(Buffer.concat(chunks)));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(body.equals(data), change).toBe(true);
+    }
+    // and the old parts went once the reads ended
+    await expect.poll(async () => (await partSets()).length).toBe(sets);
+  });
+
+  it('an abort racing a completion: one of them wins, and the object is whole or absent', async () => {
+    for (let round = 0; round < 5; round++) {
+      const key = newKey('abort-vs-complete');
+      const uploadId = await createUpload(key);
+      const b1 = randomBytes(PART);
+      const b2 = randomBytes(50);
+      const parts = [await uploadPart(key, uploadId, 1, b1), await uploadPart(key, uploadId, 2, b2)];
+      const [completed, aborted] = await Promise.allSettled([
+        complete(key, uploadId, parts),
+        client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })),
+      ]);
+      expect([completed.status, aborted.status].filter((s) => s === 'fulfilled')).toHaveLength(1);
+      if (completed.status === 'fulfilled') expect((await getBytes(key)).bytes.equals(Buffer.concat([b1, b2]))).toBe(true);
+      else await expect(getBytes(key)).rejects.toMatchObject({ name: 'NoSuchKey' });
+    }
+  });
+
+  it('two completions listing different parts: the object is exactly one of the lists', async () => {
+    const key = newKey('two-lists');
+    const uploadId = await createUpload(key);
+    const bodies = [randomBytes(PART), randomBytes(PART), randomBytes(10)];
+    const [p1, p2, p3] = [
+      await uploadPart(key, uploadId, 1, bodies[0] as Buffer),
+      await uploadPart(key, uploadId, 2, bodies[1] as Buffer),
+      await uploadPart(key, uploadId, 3, bodies[2] as Buffer),
+    ];
+    const results = await Promise.allSettled([complete(key, uploadId, [p1!, p2!]), complete(key, uploadId, [p1!, p3!])]);
+    const winner = results.findIndex((r) => r.status === 'fulfilled');
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const expected = winner === 0 ? Buffer.concat([bodies[0]!, bodies[1]!]) : Buffer.concat([bodies[0]!, bodies[2]!]);
+    expect((await getBytes(key)).bytes.equals(expected)).toBe(true);
+  });
+
+  it('a multipart object whose parts were lost (a data directory copied without them) is an error, never zeros', async () => {
+    const { key } = await multipartObject('lost-parts');
+    const FilesystemStore = createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as new (root: string) => {
+      readObjectFile(bucket: string, objectPath: string, range: object): Promise<Readable>;
+    };
+    const identity = await stat(objectFile(key), { bigint: true }).then((st) => `${st.ino}-${st.birthtimeNs}`);
+    await rm(path.join(dir, BUCKET, '._S3rver_multipart', identity), { recursive: true });
+    await expect(new FilesystemStore(dir).readObjectFile(BUCKET, objectFile(key), {})).rejects.toThrow(/parts are lost/);
   });
 
   it('two completions of one upload at once: one object, the other answer NoSuchUpload', async () => {
