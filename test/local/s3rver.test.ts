@@ -4,6 +4,7 @@
  * asserts what S3 itself answers, so that code passing here behaves the same on AWS.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import { mkdtemp, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { request } from 'node:http';
@@ -656,7 +657,7 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
     const { key } = await multipartObject('replaced-while-open');
     // A store of its own: nothing cached, as for a reader that had not looked up this object yet.
     const FilesystemStore = createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as new (root: string) => {
-      getObjectParts(bucket: string, fh: FileHandle): Promise<unknown>;
+      getObjectParts(bucket: string, fh: FileHandle, stat: BigIntStats): Promise<unknown>;
       readObjectFile(bucket: string, objectPath: string, range: object): Promise<Readable>;
     };
     const store = new FilesystemStore(dir);
@@ -664,7 +665,7 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
     try {
       // replaced (and its parts released) between the reader's open and its look-up
       await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'replaced' }));
-      expect(await store.getObjectParts(BUCKET, fh)).toBeUndefined();
+      expect(await store.getObjectParts(BUCKET, fh, await fh.stat({ bigint: true }))).toBeUndefined();
     } finally {
       await fh.close();
     }
