@@ -610,6 +610,14 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
   }
 
   const objectFile = (key: string) => path.join(dir, BUCKET, `${key}._S3rver_object`);
+  /** The local S3's store over the same directory, with nothing cached: a reader that has looked nothing up yet. */
+  const freshStore = () => {
+    const FilesystemStore = createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as new (root: string) => {
+      getObjectParts(bucket: string, fh: FileHandle, stat: BigIntStats): Promise<unknown>;
+      readObjectFile(bucket: string, objectPath: string, range: object): Promise<Readable>;
+    };
+    return new FilesystemStore(dir);
+  };
   const partSets = async () => readdir(path.join(dir, BUCKET, '._S3rver_multipart')).catch(() => [] as string[]);
 
   it('the object file takes no space for the bytes; whole and ranged reads cross part boundaries', async () => {
@@ -655,12 +663,7 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
 
   it('an object file opened just before it was replaced is never read as plain bytes (the zeros of a sparse file)', async () => {
     const { key } = await multipartObject('replaced-while-open');
-    // A store of its own: nothing cached, as for a reader that had not looked up this object yet.
-    const FilesystemStore = createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as new (root: string) => {
-      getObjectParts(bucket: string, fh: FileHandle, stat: BigIntStats): Promise<unknown>;
-      readObjectFile(bucket: string, objectPath: string, range: object): Promise<Readable>;
-    };
-    const store = new FilesystemStore(dir);
+    const store = freshStore();
     const fh = await open(objectFile(key), 'r');
     try {
       // replaced (and its parts released) between the reader's open and its look-up
@@ -778,12 +781,9 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
 
   it('a multipart object whose parts were lost (a data directory copied without them) is an error, never zeros', async () => {
     const { key } = await multipartObject('lost-parts');
-    const FilesystemStore = createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as new (root: string) => {
-      readObjectFile(bucket: string, objectPath: string, range: object): Promise<Readable>;
-    };
     const identity = await stat(objectFile(key), { bigint: true }).then((st) => `${st.ino}-${st.birthtimeNs}`);
     await rm(path.join(dir, BUCKET, '._S3rver_multipart', identity), { recursive: true });
-    await expect(new FilesystemStore(dir).readObjectFile(BUCKET, objectFile(key), {})).rejects.toThrow(/parts are lost/);
+    await expect(freshStore().readObjectFile(BUCKET, objectFile(key), {})).rejects.toThrow(/parts are lost/);
   });
 
   it('two completions of one upload at once: one object, the other answer NoSuchUpload', async () => {
