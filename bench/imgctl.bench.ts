@@ -38,24 +38,27 @@ const GNU_TIME = '/usr/bin/time';
 /** Where Debian's awscli package puts the command. */
 const AWS = '/usr/bin/aws';
 
-function haveAws(): boolean {
-  return spawnSync(AWS, ['--version'], { stdio: 'ignore' }).status === 0;
+/** What Debian's `aws --version` says, or undefined when it is not installed. */
+function awsVersion(): string | undefined {
+  const run = spawnSync(AWS, ['--version'], { encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim() : undefined;
 }
 
-/** Debian's `aws`, installing the awscli package if it is missing and we may. */
-function ensureAws(): boolean {
-  if (haveAws()) return true;
+/** Debian's `aws` (its version), installing the awscli package if it is missing and we may. */
+function ensureAws(): string | undefined {
+  const found = awsVersion();
+  if (found) return found;
   if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) {
     console.log('aws CLI missing and apt-get unavailable (or not root): skipping the comparison');
-    return false;
+    return undefined;
   }
   console.log('aws CLI missing: apt-get install awscli ...');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   spawnSync('apt-get', ['install', '-y', '-qq', 'awscli'], { stdio: 'inherit', env });
-  if (haveAws()) return true;
-  console.log('aws CLI could not be installed: skipping the comparison');
-  return false;
+  const installed = awsVersion();
+  if (!installed) console.log('aws CLI could not be installed: skipping the comparison');
+  return installed;
 }
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
@@ -105,8 +108,9 @@ try {
     await new Promise((r) => setTimeout(r, 500));
   };
 
-  const awsOk = ensureAws();
-  if (awsOk) console.log(`peer: ${spawnSync(AWS, ['--version'], { encoding: 'utf8' }).stdout.trim()}`);
+  const peer = ensureAws();
+  const awsOk = peer !== undefined;
+  if (peer) console.log(`peer: ${peer}`);
   const aws = (...args: string[]) => timeCommand(AWS, ['s3', 'cp', ...args, '--endpoint-url', stack.s3Endpoint, '--only-show-errors']);
 
   /** A timed run, with the CPU the stack (in this process: gateway, handlers, local S3) spent meanwhile. */
