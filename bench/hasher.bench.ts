@@ -5,7 +5,8 @@
  *
  * s3rver, the throttling proxy and the hasher each run in their own process
  * (two cores: in one process they would share one), and the hasher's numbers
- * are timed inside its process, from the first request to the digest.
+ * are timed inside its process, from the first request to the digest. The
+ * hasher runs from a bundle built as Lambda's are (bench/lib/hash-child.ts).
  *
  *   node --import tsx bench/hasher.bench.ts
  *
@@ -24,9 +25,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createHashingS3Client, hashRanges, s3RangeFetcher } from '../functions/core/hashing/index.js';
+import { build } from 'esbuild';
+import { esbuildOptions } from '../infra/bundling.js';
+import type { HashChildResult } from './lib/hash-child.js';
 import { localS3Client, spawnS3rver, type LocalS3 } from './lib/local-s3.js';
-import { fmt, mbPerSec, median, MiB, timeCommand, verdict } from './lib/measure.js';
+import { fmt, GiB, mbPerSec, median, MiB, timeCommand, verdict } from './lib/measure.js';
 import { spawnThrottleProxy, type RunningProxy } from './lib/throttle-proxy.js';
 
 const BUCKET = 'bench';
@@ -42,51 +45,18 @@ const envNumber = (name: string, fallback: number) => {
   return value;
 };
 
-interface ChildResult {
-  sha1: string;
-  ms: number;
-  maxRssBytes: number;
-  retries: number;
-  maxBufferedBytes: number;
+/** Builds the hash child as Lambda's bundles are built (minified ESM, SDK inside). */
+async function buildHashChild(outdir: string): Promise<string> {
+  const outfile = join(outdir, 'hash-child.mjs');
+  await build({ ...esbuildOptions(fileURLToPath(new URL('./lib/hash-child.ts', import.meta.url))), outfile, write: true });
+  return outfile;
 }
 
-/** The hasher alone in this process: what a Lambda would run. */
-async function hashChild(args: string[]): Promise<void> {
-  const [endpoint, size, concurrency, rangeSize] = args;
-  if (!endpoint || !size || !concurrency || !rangeSize) throw new Error('usage: --hash-child <endpoint> <size> <concurrency> <rangeSize>');
-  const client = createHashingS3Client({
-    concurrency: Number(concurrency),
-    config: {
-      endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    },
-  });
-  const started = performance.now();
-  const result = await hashRanges({
-    size: Number(size),
-    rangeSize: Number(rangeSize),
-    concurrency: Number(concurrency),
-    fetchRange: s3RangeFetcher({ client, bucket: BUCKET, key: KEY }),
-  });
-  const ms = performance.now() - started;
-  client.destroy();
-  const out: ChildResult = {
-    sha1: result.sha1,
-    ms,
-    maxRssBytes: process.resourceUsage().maxRSS * 1024, // reported in KiB
-    retries: result.stats.retries,
-    maxBufferedBytes: result.stats.maxBufferedBytes,
-  };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
-}
-
-function runHashChild(endpoint: string, size: number, concurrency: number, rangeSize: number): Promise<ChildResult> {
+function runHashChild(bundle: string, endpoint: string, size: number, concurrency: number, rangeSize: number): Promise<HashChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(import.meta.url), '--hash-child', endpoint, String(size), String(concurrency), String(rangeSize)],
+      [bundle, endpoint, BUCKET, KEY, String(size), String(concurrency), String(rangeSize)],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const out: Buffer[] = [];
@@ -94,7 +64,7 @@ function runHashChild(endpoint: string, size: number, concurrency: number, range
     child.once('error', reject);
     child.once('close', (code) => {
       if (code !== 0) return reject(new Error(`hasher child exited with ${code}`));
-      resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as ChildResult);
+      resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as HashChildResult);
     });
   });
 }
@@ -135,6 +105,7 @@ async function main(): Promise<void> {
     // Every process here competes for the same cores: a busy machine lowers the hasher's numbers most.
     console.log(`load average at start: ${loadavg().map((l) => fmt(l, 2)).join(' ')}`);
     await writeRandomFile(file, size);
+    const bundle = await buildHashChild(dir);
 
     s3 = await spawnS3rver(join(dir, 's3'), [BUCKET]);
     const endpoint = s3.endpoint;
@@ -153,7 +124,7 @@ async function main(): Promise<void> {
     // cores (what the machine allows, apart from our code).
     type Timed = Awaited<ReturnType<typeof timeCommand>>;
     const timed: Record<'sha1sum' | 'openssl' | 'curl' | 'pipeline', Timed[]> = { sha1sum: [], openssl: [], curl: [], pipeline: [] };
-    const runs: ChildResult[] = [];
+    const runs: HashChildResult[] = [];
     for (let round = 0; round < rounds; round++) {
       timed.sha1sum.push(await timeCommand('sha1sum', [file]));
       timed.openssl.push(await timeCommand('openssl', ['sha1', '-r', file]));
@@ -161,7 +132,7 @@ async function main(): Promise<void> {
       if (Number(got.stdout) !== size) throw new Error(`curl got ${got.stdout} bytes, not ${size}`);
       timed.curl.push(got);
       timed.pipeline.push(await timeCommand('sh', ['-c', `curl -sf '${endpoint}/${BUCKET}/${KEY}' | openssl sha1 -r`]));
-      runs.push(await runHashChild(endpoint, size, concurrency, rangeSize));
+      runs.push(await runHashChild(bundle, endpoint, size, concurrency, rangeSize));
     }
     const sha1sum = median(timed.sha1sum);
     const openssl = median(timed.openssl);
@@ -194,6 +165,10 @@ async function main(): Promise<void> {
     console.log(`  ratio hasher/sha1sum         ${fmt(rate.ours / rate.sha1sum, 2).padStart(8)}`);
     console.log(`  ratio hasher/curl GET        ${fmt(rate.ours / rate.curl, 2).padStart(8)}`);
     console.log(`  ratio hasher/(curl | openssl) ${fmt(rate.ours / rate.pipeline, 2).padStart(7)}   (how close to native the hasher gets here)`);
+    // What Lambda bills and what a fraction of a vCPU limits: the hasher's CPU per GiB.
+    const perGiB = (ms: number) => (ms / 1000) * (GiB / size);
+    const cpuPerGiB = perGiB(median(runs.map((r) => ({ ms: r.cpuMs }))).ms);
+    console.log(`  hasher CPU per GiB           ${fmt(cpuPerGiB, 2).padStart(8)} s      (all its threads; openssl sha1 takes ${fmt(perGiB(openssl.ms), 2)} s)`);
     const rssMB = Math.max(...runs.map((r) => r.maxRssBytes)) / 1e6;
     const maxBuffered = Math.max(...runs.map((r) => r.maxBufferedBytes));
     console.log(`\npeak RSS of the hasher process on ${fmt(size / MiB, 0)} MiB: ${fmt(rssMB)} MB   target <= 256 MB  ${verdict(rssMB, 256, false)}`);
@@ -211,8 +186,8 @@ async function main(): Promise<void> {
     const upstreamPort = Number(new URL(endpoint).port);
     proxy = await spawnThrottleProxy({ upstreamHost: '127.0.0.1', upstreamPort, bytesPerSecond: capMBps * 1e6 });
     const proxied = `http://127.0.0.1:${proxy.port}`;
-    const single = await runHashChild(proxied, throttledSize, 1, throttledRange);
-    const parallel = await runHashChild(proxied, throttledSize, concurrency, throttledRange);
+    const single = await runHashChild(bundle, proxied, throttledSize, 1, throttledRange);
+    const parallel = await runHashChild(bundle, proxied, throttledSize, concurrency, throttledRange);
     if (single.sha1 !== parallel.sha1) throw new Error('throttled runs disagree on the sha1');
     const singleRate = mbPerSec(throttledSize, single.ms);
     const parallelRate = mbPerSec(throttledSize, parallel.ms);
@@ -230,5 +205,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === '--hash-child') await hashChild(process.argv.slice(3));
-else await main();
+await main();
