@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
@@ -23,6 +24,8 @@ interface FakeOptions {
   chunkMs?: (start: number) => number;
   /** Make a call fail: 'reject' before the body, a number to throw after that many bytes, 'short'/'long' for a wrong body. */
   fault?: (start: number, call: number) => 'reject' | 'short' | 'long' | 'trailing' | number | undefined;
+  /** Hand the body over as a Node stream, as S3 does, rather than as an async iterable. */
+  stream?: boolean;
 }
 
 /**
@@ -30,7 +33,7 @@ interface FakeOptions {
  * calls, the most fetches open at once, and the signals it was given.
  */
 function fakeFetcher(data: Buffer, options: FakeOptions = {}) {
-  const { chunkSize = 4096, firstByteMs, chunkMs, fault } = options;
+  const { chunkSize = 4096, firstByteMs, chunkMs, fault, stream = false } = options;
   const calls: { start: number; end: number; signal: AbortSignal }[] = [];
   const callsByStart = new Map<number, number>();
   let open = 0;
@@ -52,7 +55,7 @@ function fakeFetcher(data: Buffer, options: FakeOptions = {}) {
       if (f === 'short') slice = slice.subarray(0, slice.length - 1);
       if (f === 'long') slice = Buffer.concat([slice, Buffer.from([0])]);
       handedOver = true;
-      return (async function* body() {
+      const body = (async function* body() {
         try {
           for (let at = 0; at < slice.length; at += chunkSize) {
             if (typeof f === 'number' && at >= f) throw new Error(`injected reset at ${start + at}`);
@@ -66,6 +69,7 @@ function fakeFetcher(data: Buffer, options: FakeOptions = {}) {
           open--;
         }
       })();
+      return stream ? Readable.from(body, { objectMode: false }) : body;
     } finally {
       if (!handedOver) open--;
     }
@@ -96,10 +100,11 @@ describe('splitRanges', () => {
   });
 });
 
-describe('hashRanges', () => {
+describe.each(['async iterables', 'Node streams'] as const)('hashRanges, bodies as %s', (bodies) => {
+  const stream = bodies === 'Node streams';
   it('keeps order when ranges complete out of order', async () => {
     const data = randomBytes(1_000_003);
-    const fake = fakeFetcher(data, {
+    const fake = fakeFetcher(data, { stream,
       chunkSize: 3000,
       firstByteMs: () => Math.random() * 15,
       chunkMs: () => (Math.random() < 0.1 ? Math.random() * 3 : 0),
@@ -114,7 +119,7 @@ describe('hashRanges', () => {
 
   it('never has more than `concurrency` ranges in flight', async () => {
     const data = randomBytes(300_000);
-    const fake = fakeFetcher(data, { firstByteMs: () => Math.random() * 5, chunkMs: () => Math.random() * 2 });
+    const fake = fakeFetcher(data, { stream, firstByteMs: () => Math.random() * 5, chunkMs: () => Math.random() * 2 });
     let maxInFlight = 0;
     const result = await hashRanges({
       size: data.length,
@@ -131,9 +136,11 @@ describe('hashRanges', () => {
 
   it('retries a range that fails once (before its body, mid-body, and at the hash cursor)', async () => {
     const data = randomBytes(200_000);
-    const fake = fakeFetcher(data, {
+    const fake = fakeFetcher(data, { stream,
       chunkSize: 1000,
+      // The cursor range trickles in, so the others are still ahead of it when they break.
       firstByteMs: (start) => (start === 0 ? 20 : 0),
+      chunkMs: (start) => (start === 0 ? 2 : 0),
       fault: (start, call) => {
         if (call > 1) return undefined;
         if (start === 0) return 7000; // cursor range: part already hashed when it breaks
@@ -163,7 +170,7 @@ describe('hashRanges', () => {
 
   it('rejects after the last retry and aborts the other fetches', async () => {
     const data = randomBytes(100_000);
-    const fake = fakeFetcher(data, {
+    const fake = fakeFetcher(data, { stream,
       firstByteMs: (start) => (start === 30_000 ? 1 : 10_000),
       fault: (start) => (start === 30_000 ? 'reject' : undefined),
     });
@@ -188,7 +195,7 @@ describe('hashRanges', () => {
 
   it('does not retry an error the caller marks as permanent', async () => {
     const data = randomBytes(50_000);
-    const fake = fakeFetcher(data, { fault: (start) => (start === 0 ? 'reject' : undefined) });
+    const fake = fakeFetcher(data, { stream, fault: (start) => (start === 0 ? 'reject' : undefined) });
     const error = await hashRanges({
       size: data.length,
       rangeSize: 10_000,
@@ -207,7 +214,7 @@ describe('hashRanges', () => {
       const data = randomBytes(rangeSize * 40 + 123);
       // Every 5th range trickles in: the hash waits on it while the fast ones pile up behind it.
       const slow = (start: number) => (start / rangeSize) % 5 === 0;
-      const fake = fakeFetcher(data, { chunkSize: 16 * 1024, chunkMs: (start) => (slow(start) ? 3 : 0) });
+      const fake = fakeFetcher(data, { stream, chunkSize: 16 * 1024, chunkMs: (start) => (slow(start) ? 3 : 0) });
       let maxBuffered = 0;
       const result = await hashRanges({
         size: data.length,
@@ -248,7 +255,7 @@ describe('hashRanges', () => {
     const rangeSize = 64 * 1024;
     const data = randomBytes(rangeSize * 24);
     const run = async (stagger: boolean) => {
-      const fake = fakeFetcher(data, { chunkSize: 8 * 1024, chunkMs: () => 2 });
+      const fake = fakeFetcher(data, { stream, chunkSize: 8 * 1024, chunkMs: () => 2 });
       const starts: number[] = [];
       const fetchRange: FetchRange = (start, end, signal) => {
         starts.push(performance.now());
@@ -267,7 +274,7 @@ describe('hashRanges', () => {
   });
 
   it('gives the sha1 of nothing for an empty object without fetching', async () => {
-    const fake = fakeFetcher(Buffer.alloc(0));
+    const fake = fakeFetcher(Buffer.alloc(0), { stream });
     const result = await hashRanges({ size: 0, rangeSize: 1024, concurrency: 4, fetchRange: fake.fetchRange });
     expect(result).toMatchObject({ sha1: EMPTY_SHA1, size: 0 });
     expect(fake.calls).toHaveLength(0);
@@ -275,7 +282,7 @@ describe('hashRanges', () => {
 
   describe('deadline', () => {
     it('fails at once when the time left is already under the margin', async () => {
-      const fake = fakeFetcher(randomBytes(1000));
+      const fake = fakeFetcher(randomBytes(1000), { stream });
       const error = await hashRanges({
         size: 1000,
         rangeSize: 100,
@@ -293,7 +300,7 @@ describe('hashRanges', () => {
       // ~100 kB per 10 ms chunk per range at most: 10 MB would take far longer than the 3 s allowed.
       const size = 10_000_000;
       const data = Buffer.alloc(size, 7);
-      const fake = fakeFetcher(data, { chunkSize: 10_000, chunkMs: () => 10 });
+      const fake = fakeFetcher(data, { stream, chunkSize: 10_000, chunkMs: () => 10 });
       const endsAt = Date.now() + 3000;
       const started = Date.now();
       const error = await hashRanges({
@@ -317,7 +324,7 @@ describe('hashRanges', () => {
 
     it('lets a hash that fits finish', async () => {
       const data = randomBytes(500_000);
-      const fake = fakeFetcher(data, { chunkMs: () => 1 });
+      const fake = fakeFetcher(data, { stream, chunkMs: () => 1 });
       const result = await hashRanges({
         size: data.length,
         rangeSize: 50_000,
@@ -335,7 +342,7 @@ describe('hashRanges', () => {
   describe('body length', () => {
     it('detects a short body and retries it', async () => {
       const data = randomBytes(100_000);
-      const fake = fakeFetcher(data, { fault: (start, call) => (start === 20_000 && call === 1 ? 'short' : undefined) });
+      const fake = fakeFetcher(data, { stream, fault: (start, call) => (start === 20_000 && call === 1 ? 'short' : undefined) });
       const result = await hashRanges({
         size: data.length,
         rangeSize: 20_000,
@@ -350,7 +357,7 @@ describe('hashRanges', () => {
     it('rejects when a range is always short, naming the length', async () => {
       const data = randomBytes(100_000);
       // Short every time, including the retry that resumes after the bytes already hashed.
-      const fake = fakeFetcher(data, { fault: (start) => (start >= 40_000 && start < 60_000 ? 'short' : undefined) });
+      const fake = fakeFetcher(data, { stream, fault: (start) => (start >= 40_000 && start < 60_000 ? 'short' : undefined) });
       const error = await hashRanges({
         size: data.length,
         rangeSize: 20_000,
@@ -368,7 +375,7 @@ describe('hashRanges', () => {
 
     it('keeps a range whose every byte arrived before an error', async () => {
       const data = randomBytes(60_000);
-      const fake = fakeFetcher(data, { fault: () => 'trailing' });
+      const fake = fakeFetcher(data, { stream, fault: () => 'trailing' });
       const result = await hashRanges({ size: data.length, rangeSize: 20_000, concurrency: 2, fetchRange: fake.fetchRange });
       expect(result.sha1).toBe(sha1(data));
       expect(result.stats.retries).toBe(0);
@@ -377,7 +384,7 @@ describe('hashRanges', () => {
 
     it('rejects a body longer than the range', async () => {
       const data = randomBytes(50_000);
-      const fake = fakeFetcher(data, { fault: (start) => (start === 0 ? 'long' : undefined) });
+      const fake = fakeFetcher(data, { stream, fault: (start) => (start === 0 ? 'long' : undefined) });
       const error = await hashRanges({
         size: data.length,
         rangeSize: 25_000,
@@ -391,7 +398,7 @@ describe('hashRanges', () => {
 
   it("stops when the caller's signal aborts", async () => {
     const data = randomBytes(100_000);
-    const fake = fakeFetcher(data, { chunkMs: () => 50 });
+    const fake = fakeFetcher(data, { stream, chunkMs: () => 50 });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 30);
     const error = await hashRanges({

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { HashAbortedError, HashDeadlineError, RangeFetchError, RangeLengthError } from './errors.js';
 import { splitRanges, type ByteRange } from './ranges.js';
+import { readBody, type RangeBody } from './read-body.js';
 
-/** A range's bytes, in order. A Node Readable is an AsyncIterable, so an S3 body fits as is. */
-export type RangeBody = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+export type { RangeBody };
 
 /**
  * Fetches bytes [start, endInclusive] of the object. It must stop (reject, or
@@ -262,10 +262,11 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
           await closeBody(body);
           return;
         }
-        for await (const chunk of body) {
-          if (settled) return; // leaving the loop closes the body
+        await readBody(body, (chunk) => {
+          if (settled) return false;
           accept(slot, chunk);
-        }
+          return true;
+        });
         if (settled) return;
         if (slot.pos < range.length) {
           throw new RangeLengthError(range.start, range.end, range.length, slot.pos);

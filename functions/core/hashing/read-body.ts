@@ -1,0 +1,59 @@
+import { finished, Readable } from 'node:stream';
+
+/** A range's bytes, in order: a Node stream (an S3 body), or any (async) iterable of chunks. */
+export type RangeBody = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+/**
+ * Hands every chunk of `body` to `onChunk`, in order, and settles when the body
+ * ends (resolves) or fails (rejects). `onChunk` returning false stops the
+ * reading and resolves; throwing stops it and rejects with what it threw.
+ * Either way a stopped body is closed.
+ *
+ * A Node stream is read in flowing mode, one 'data' event per chunk: `for
+ * await` costs a promise per chunk and pauses and resumes the socket between
+ * chunks, about 7% of the hasher's CPU on an S3 body.
+ */
+export function readBody(body: RangeBody, onChunk: (chunk: Uint8Array) => boolean): Promise<void> {
+  if (body instanceof Readable) return readStream(body, onChunk);
+  return readIterable(body, onChunk);
+}
+
+function readStream(body: Readable, onChunk: (chunk: Uint8Array) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const stop = (failure?: { error: unknown }) => {
+      settled = true;
+      body.off('data', onData);
+      stopWatching();
+      body.destroy();
+      if (failure) reject(failure.error);
+      else resolve();
+    };
+    const onData = (chunk: Uint8Array) => {
+      if (settled) return;
+      let more: boolean;
+      try {
+        more = onChunk(chunk);
+      } catch (error) {
+        stop({ error });
+        return;
+      }
+      if (!more) stop();
+    };
+    // 'end', 'error', or a close before the end (a reset socket, an aborted request).
+    const stopWatching = finished(body, (error) => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      if (error) reject(error);
+      else resolve();
+    });
+    body.on('data', onData);
+  });
+}
+
+async function readIterable(body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, onChunk: (chunk: Uint8Array) => boolean) {
+  for await (const chunk of body) {
+    if (!onChunk(chunk)) return; // leaving the loop closes the body
+  }
+}
