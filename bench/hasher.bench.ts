@@ -27,6 +27,7 @@ import { spawn } from 'node:child_process';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { esbuildOptions } from '../infra/bundling.js';
+import { DEFAULT_BUFFERED_RANGES } from '../functions/core/hashing/index.js';
 import type { HashChildResult } from './lib/hash-child.js';
 import { localS3Client, spawnS3rver, type LocalS3 } from './lib/local-s3.js';
 import { fmt, GiB, mbPerSec, median, MiB, timeCommand, verdict } from './lib/measure.js';
@@ -172,7 +173,10 @@ async function main(): Promise<void> {
     const rssMB = Math.max(...runs.map((r) => r.maxRssBytes)) / 1e6;
     const maxBuffered = Math.max(...runs.map((r) => r.maxBufferedBytes));
     console.log(`\npeak RSS of the hasher process on ${fmt(size / MiB, 0)} MiB: ${fmt(rssMB)} MB   target <= 256 MB  ${verdict(rssMB, 256, false)}`);
-    console.log(`  (most bytes buffered ahead of the hash: ${fmt(maxBuffered / MiB)} MiB; bound ${concurrency} x ${fmt(rangeSize / MiB, 0)} MiB)`);
+    console.log(
+      `  (most bytes buffered ahead of the hash: ${fmt(maxBuffered / MiB)} MiB; ` +
+        `bound ${DEFAULT_BUFFERED_RANGES} x ${fmt(rangeSize / MiB, 0)} MiB, give or take a chunk per range)`,
+    );
 
     // The AWS case: every connection capped, as S3 caps each at ~90 MB/s. Two cores cannot
     // push 8 x 90 MB/s through s3rver and a proxy, so unless told otherwise the cap (and

@@ -156,6 +156,7 @@ describe.each(['async iterables', 'Node streams'] as const)('hashRanges, bodies 
       fetchRange: fake.fetchRange,
       retries: 2,
       backoffMs: 1,
+      maxBufferedBytes: Infinity, // a held-back range would break only once it is at the cursor
     });
     expect(result.sha1).toBe(sha1(data));
     expect(result.stats.retries).toBe(3);
@@ -221,6 +222,7 @@ describe.each(['async iterables', 'Node streams'] as const)('hashRanges, bodies 
         rangeSize,
         concurrency,
         fetchRange: fake.fetchRange,
+        maxBufferedBytes: Infinity, // the slots alone bound it here
         onStats: (s: Readonly<HashStats>) => (maxBuffered = Math.max(maxBuffered, s.bufferedBytes)),
       });
       expect(result.sha1).toBe(sha1(data));
@@ -228,6 +230,30 @@ describe.each(['async iterables', 'Node streams'] as const)('hashRanges, bodies 
       // Only the ranges ahead of the cursor are buffered, and the pile-up did happen.
       expect(maxBuffered).toBe((concurrency - 1) * rangeSize);
       expect(result.stats.maxBufferedBytes).toBe(maxBuffered);
+      expect(result.stats.pauses).toBe(0);
+    });
+
+    it('holds the ranges ahead back at maxBufferedBytes, and they go on as the hash catches up', async () => {
+      const data = randomBytes(rangeSize * 40 + 123);
+      const chunkSize = 4 * 1024;
+      const slow = (start: number) => (start / rangeSize) % 5 === 0;
+      const fake = fakeFetcher(data, { stream, chunkSize, chunkMs: (start) => (slow(start) ? 3 : 0) });
+      const maxBufferedBytes = rangeSize / 2;
+      const result = await hashRanges({ size: data.length, rangeSize, concurrency, fetchRange: fake.fetchRange, maxBufferedBytes });
+      expect(result.sha1).toBe(sha1(data));
+      expect(result.stats.pauses).toBeGreaterThan(0);
+      // Past the bound, each range ahead of the cursor delivers at most the chunk that crossed it.
+      expect(result.stats.maxBufferedBytes).toBeGreaterThanOrEqual(maxBufferedBytes);
+      expect(result.stats.maxBufferedBytes).toBeLessThan(maxBufferedBytes + (concurrency - 1) * chunkSize);
+    });
+
+    it('defaults to twice the range size', async () => {
+      const data = randomBytes(rangeSize * 40 + 123);
+      const slow = (start: number) => (start / rangeSize) % 5 === 0;
+      const fake = fakeFetcher(data, { stream, chunkSize: 4096, chunkMs: (start) => (slow(start) ? 3 : 0) });
+      const result = await hashRanges({ size: data.length, rangeSize, concurrency, fetchRange: fake.fetchRange });
+      expect(result.sha1).toBe(sha1(data));
+      expect(result.stats.maxBufferedBytes).toBeLessThan(2 * rangeSize + concurrency * 4096);
     });
 
     it('holds with a fetcher that hands over whole ranges instantly', async () => {

@@ -21,14 +21,14 @@ function collector(stopAt?: number) {
 describe('readBody over a Node stream', () => {
   it('hands over every chunk in order and resolves at the end', async () => {
     const { got, onChunk } = collector();
-    await readBody(Readable.from(chunks('ab', 'cd', 'ef'), { objectMode: false }), onChunk);
+    await readBody(Readable.from(chunks('ab', 'cd', 'ef'), { objectMode: false }), onChunk).done;
     expect(text(got)).toBe('abcdef');
   });
 
   it('rejects with the error of a stream that fails part way', async () => {
     const body = new PassThrough();
     const { got, onChunk } = collector();
-    const reading = readBody(body, onChunk);
+    const reading = readBody(body, onChunk).done;
     body.write('ab');
     await new Promise((resolve) => setImmediate(resolve));
     body.destroy(new Error('connection reset'));
@@ -38,7 +38,7 @@ describe('readBody over a Node stream', () => {
 
   it('rejects when the stream is closed before its end', async () => {
     const body = new PassThrough();
-    const reading = readBody(body, collector().onChunk);
+    const reading = readBody(body, collector().onChunk).done;
     body.write('ab');
     body.destroy();
     await expect(reading).rejects.toMatchObject({ code: 'ERR_STREAM_PREMATURE_CLOSE' });
@@ -47,7 +47,7 @@ describe('readBody over a Node stream', () => {
   it('stops, closes the stream and resolves when onChunk returns false', async () => {
     const body = new PassThrough();
     const { got, onChunk } = collector(1);
-    const reading = readBody(body, onChunk);
+    const reading = readBody(body, onChunk).done;
     body.write('ab');
     body.write('cd');
     await expect(reading).resolves.toBeUndefined();
@@ -59,10 +59,56 @@ describe('readBody over a Node stream', () => {
     const body = new PassThrough();
     const reading = readBody(body, () => {
       throw new RangeError('too long');
-    });
+    }).done;
     body.write('ab');
     await expect(reading).rejects.toThrow(RangeError);
     expect(body.destroyed).toBe(true);
+  });
+});
+
+describe('readBody, paused', () => {
+  it('holds a stream back until resumed, leaving its bytes unread', async () => {
+    const body = new PassThrough({ highWaterMark: 4 });
+    const { got, onChunk } = collector();
+    const reading = readBody(body, (chunk) => {
+      onChunk(chunk);
+      if (got.length === 1) reading.pause();
+      return true;
+    });
+    body.write('ab');
+    await new Promise((resolve) => setImmediate(resolve));
+    // Held back: what is written now stays in the stream, which soon refuses more.
+    let written = 'ab';
+    for (let i = 0; i < 100 && body.write('cd'); i++) written += 'cd';
+    written += 'cd';
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(written.length).toBeLessThan(200);
+    expect(text(got)).toBe('ab');
+    reading.resume();
+    body.end('gh');
+    await reading.done;
+    expect(text(got)).toBe(`${written}gh`);
+  });
+
+  it('holds an async iterable back: nothing more is pulled until resumed', async () => {
+    let pulled = 0;
+    const body = (async function* () {
+      for (const chunk of chunks('ab', 'cd', 'ef')) {
+        pulled++;
+        yield chunk;
+      }
+    })();
+    const { got, onChunk } = collector();
+    const reading = readBody(body, (chunk) => {
+      onChunk(chunk);
+      if (got.length === 1) reading.pause();
+      return true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(pulled).toBe(1);
+    reading.resume();
+    await reading.done;
+    expect(text(got)).toBe('abcdef');
   });
 });
 
@@ -87,13 +133,13 @@ describe('readBody over an HTTP response', () => {
 
   it('reads a whole response', async () => {
     const { got, onChunk } = collector();
-    await readBody(await fetchBody('/whole'), onChunk);
+    await readBody(await fetchBody('/whole'), onChunk).done;
     expect(text(got)).toBe('abcdef');
   });
 
   it('rejects a response whose connection drops before the end', async () => {
     const { got, onChunk } = collector();
-    await expect(readBody(await fetchBody('/cut'), onChunk)).rejects.toThrow();
+    await expect(readBody(await fetchBody('/cut'), onChunk).done).rejects.toThrow();
     expect(text(got)).toBe('ab');
   });
 });
@@ -101,7 +147,7 @@ describe('readBody over an HTTP response', () => {
 describe('readBody over iterables', () => {
   it('reads a sync iterable and an async one in order', async () => {
     const sync = collector();
-    await readBody(chunks('ab', 'cd'), sync.onChunk);
+    await readBody(chunks('ab', 'cd'), sync.onChunk).done;
     expect(text(sync.got)).toBe('abcd');
     const async = collector();
     await readBody(
@@ -109,7 +155,7 @@ describe('readBody over iterables', () => {
         yield* chunks('ef', 'gh');
       })(),
       async.onChunk,
-    );
+    ).done;
     expect(text(async.got)).toBe('efgh');
   });
 
@@ -123,7 +169,7 @@ describe('readBody over iterables', () => {
       }
     })();
     const { got, onChunk } = collector(2);
-    await readBody(body, onChunk);
+    await readBody(body, onChunk).done;
     expect(text(got)).toBe('abcd');
     expect(closed).toBe(true);
   });

@@ -1,5 +1,6 @@
 export { splitRanges, type ByteRange } from './ranges.js';
 export {
+  DEFAULT_BUFFERED_RANGES,
   hashRanges,
   type FetchRange,
   type HashRangesOptions,
