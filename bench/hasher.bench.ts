@@ -46,11 +46,17 @@ const envNumber = (name: string, fallback: number) => {
   return value;
 };
 
-/** Builds the hash child as Lambda's bundles are built (minified ESM, SDK inside). */
-async function buildHashChild(outdir: string): Promise<string> {
-  const outfile = join(outdir, 'hash-child.mjs');
-  await build({ ...esbuildOptions(fileURLToPath(new URL('./lib/hash-child.ts', import.meta.url))), outfile, write: true });
+/** Builds bench/lib/<name>.ts as Lambda's bundles are built (minified ESM, SDK inside). */
+async function buildChild(name: string, outdir: string): Promise<string> {
+  const outfile = join(outdir, `${name}.mjs`);
+  await build({ ...esbuildOptions(fileURLToPath(new URL(`./lib/${name}.ts`, import.meta.url))), outfile, write: true });
   return outfile;
+}
+
+/** The Node.js baseline: its own time, from its request to its digest, as the hasher's is timed. */
+async function runNodePipeline(bundle: string, url: string): Promise<{ ms: number; sha1: string }> {
+  const { stdout } = await timeCommand(process.execPath, [bundle, url]);
+  return JSON.parse(stdout) as { ms: number; sha1: string };
 }
 
 function runHashChild(bundle: string, endpoint: string, size: number, concurrency: number, rangeSize: number): Promise<HashChildResult> {
@@ -106,7 +112,8 @@ async function main(): Promise<void> {
     // Every process here competes for the same cores: a busy machine lowers the hasher's numbers most.
     console.log(`load average at start: ${loadavg().map((l) => fmt(l, 2)).join(' ')}`);
     await writeRandomFile(file, size);
-    const bundle = await buildHashChild(dir);
+    const bundle = await buildChild('hash-child', dir);
+    const nodePipelineBundle = await buildChild('node-pipeline', dir);
 
     s3 = await spawnS3rver(join(dir, 's3'), [BUCKET]);
     const endpoint = s3.endpoint;
@@ -122,9 +129,11 @@ async function main(): Promise<void> {
     // more easily fall into a quiet moment). curl reading the object from s3rver in one GET
     // is the ceiling the local S3 itself sets, hashing nothing; `curl | openssl` is the native
     // pipeline, what C tools reach fetching from the same local S3 and hashing on the same two
-    // cores (what the machine allows, apart from our code).
+    // cores (what the machine allows, apart from our code); the Node.js pipeline is the same in
+    // Node.js, one GET into one sha1 (what the runtime allows, apart from the hasher's design).
     type Timed = Awaited<ReturnType<typeof timeCommand>>;
     const timed: Record<'sha1sum' | 'openssl' | 'curl' | 'pipeline', Timed[]> = { sha1sum: [], openssl: [], curl: [], pipeline: [] };
+    const nodeRuns: { ms: number; sha1: string }[] = [];
     const runs: HashChildResult[] = [];
     for (let round = 0; round < rounds; round++) {
       timed.sha1sum.push(await timeCommand('sha1sum', [file]));
@@ -133,17 +142,20 @@ async function main(): Promise<void> {
       if (Number(got.stdout) !== size) throw new Error(`curl got ${got.stdout} bytes, not ${size}`);
       timed.curl.push(got);
       timed.pipeline.push(await timeCommand('sh', ['-c', `curl -sf '${endpoint}/${BUCKET}/${KEY}' | openssl sha1 -r`]));
+      nodeRuns.push(await runNodePipeline(nodePipelineBundle, `${endpoint}/${BUCKET}/${KEY}`));
       runs.push(await runHashChild(bundle, endpoint, size, concurrency, rangeSize));
     }
     const sha1sum = median(timed.sha1sum);
     const openssl = median(timed.openssl);
     const curl = median(timed.curl);
     const pipeline = median(timed.pipeline);
+    const nodePipeline = median(nodeRuns);
     const ours = median(runs);
     const expected = sha1sum.stdout.split(' ')[0];
     for (const [name, got] of [
       ...timed.openssl.map((r) => ['openssl', r.stdout.split(' ')[0]]),
       ...timed.pipeline.map((r) => ['curl | openssl', r.stdout.split(' ')[0]]),
+      ...nodeRuns.map((r) => ['Node.js pipeline', r.sha1]),
       ...runs.map((r) => ['hasher', r.sha1]),
     ]) {
       if (got !== expected) throw new Error(`${name} sha1 ${got} differs from sha1sum ${expected}`);
@@ -153,6 +165,7 @@ async function main(): Promise<void> {
       openssl: mbPerSec(size, openssl.ms),
       curl: mbPerSec(size, curl.ms),
       pipeline: mbPerSec(size, pipeline.ms),
+      node: mbPerSec(size, nodePipeline.ms),
       ours: mbPerSec(size, ours.ms),
     };
     const ratio = rate.ours / rate.openssl;
@@ -161,11 +174,14 @@ async function main(): Promise<void> {
     console.log(`  openssl sha1 file            ${fmt(rate.openssl).padStart(8)} MB/s`);
     console.log(`  curl GET from s3rver (no hash) ${fmt(rate.curl).padStart(6)} MB/s   (what the local S3 can serve)`);
     console.log(`  curl | openssl sha1          ${fmt(rate.pipeline).padStart(8)} MB/s   (native fetch + hash on the same cores)`);
+    console.log(`  Node.js GET into sha1        ${fmt(rate.node).padStart(8)} MB/s   (one plain GET, no SDK, no ranges)`);
     console.log(`  hasher over s3rver           ${fmt(rate.ours).padStart(8)} MB/s`);
     console.log(`  ratio hasher/openssl         ${fmt(ratio, 2).padStart(8)}        target >= 0.5  ${verdict(ratio, 0.5)}`);
     console.log(`  ratio hasher/sha1sum         ${fmt(rate.ours / rate.sha1sum, 2).padStart(8)}`);
     console.log(`  ratio hasher/curl GET        ${fmt(rate.ours / rate.curl, 2).padStart(8)}`);
     console.log(`  ratio hasher/(curl | openssl) ${fmt(rate.ours / rate.pipeline, 2).padStart(7)}   (how close to native the hasher gets here)`);
+    console.log(`  ratio hasher/Node.js GET     ${fmt(rate.ours / rate.node, 2).padStart(8)}        (the hasher against the least Node.js does)`);
+    console.log(`  ratio Node.js GET/openssl    ${fmt(rate.node / rate.openssl, 2).padStart(8)}        (that least, against the target's baseline)`);
     // What Lambda bills and what a fraction of a vCPU limits: the hasher's CPU per GiB.
     const perGiB = (ms: number) => (ms / 1000) * (GiB / size);
     const cpuPerGiB = perGiB(median(runs.map((r) => ({ ms: r.cpuMs }))).ms);
