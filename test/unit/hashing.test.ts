@@ -104,10 +104,12 @@ describe.each(['async iterables', 'Node streams'] as const)('hashRanges, bodies 
   const stream = bodies === 'Node streams';
   it('keeps order when ranges complete out of order', async () => {
     const data = randomBytes(1_000_003);
-    const fake = fakeFetcher(data, { stream,
+    const fake = fakeFetcher(data, {
+      stream,
       chunkSize: 3000,
       firstByteMs: () => Math.random() * 15,
-      chunkMs: () => (Math.random() < 0.1 ? Math.random() * 3 : 0),
+      // The first range trickles, so ranges behind it surely finish before it.
+      chunkMs: (start) => (start === 0 ? 2 : Math.random() < 0.1 ? Math.random() * 3 : 0),
     });
     const result = await hashRanges({ size: data.length, rangeSize: 50_000, concurrency: 6, fetchRange: fake.fetchRange });
     expect(result.sha1).toBe(sha1(data));
@@ -136,7 +138,8 @@ describe.each(['async iterables', 'Node streams'] as const)('hashRanges, bodies 
 
   it('retries a range that fails once (before its body, mid-body, and at the hash cursor)', async () => {
     const data = randomBytes(200_000);
-    const fake = fakeFetcher(data, { stream,
+    const fake = fakeFetcher(data, {
+      stream,
       chunkSize: 1000,
       // The cursor range trickles in, so the others are still ahead of it when they break.
       firstByteMs: (start) => (start === 0 ? 20 : 0),
@@ -171,7 +174,8 @@ describe.each(['async iterables', 'Node streams'] as const)('hashRanges, bodies 
 
   it('rejects after the last retry and aborts the other fetches', async () => {
     const data = randomBytes(100_000);
-    const fake = fakeFetcher(data, { stream,
+    const fake = fakeFetcher(data, {
+      stream,
       firstByteMs: (start) => (start === 30_000 ? 1 : 10_000),
       fault: (start) => (start === 30_000 ? 'reject' : undefined),
     });
