@@ -198,6 +198,31 @@ describe.each(['async iterables', 'Node streams'] as const)('hashRanges, bodies 
     expect(fake.open).toBe(0);
   });
 
+  it('closes the bodies it held back when the hash fails', async () => {
+    const data = randomBytes(200_000);
+    let maxPauses = 0;
+    const fake = fakeFetcher(data, {
+      stream,
+      chunkSize: 1000,
+      firstByteMs: (start) => (start === 0 ? 20 : 0),
+      fault: (start) => (start === 0 ? 'reject' : undefined),
+    });
+    const error = await hashRanges({
+      size: data.length,
+      rangeSize: 20_000,
+      concurrency: 4,
+      fetchRange: fake.fetchRange,
+      maxBufferedBytes: 5000,
+      stagger: false, // all four start at once: the three ahead are held back before the first fails
+      retries: 0,
+      onStats: (s) => (maxPauses = Math.max(maxPauses, s.pauses)),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RangeFetchError);
+    expect(maxPauses).toBe(3);
+    await delay(20);
+    expect(fake.open).toBe(0);
+  });
+
   it('does not retry an error the caller marks as permanent', async () => {
     const data = randomBytes(50_000);
     const fake = fakeFetcher(data, { stream, fault: (start) => (start === 0 ? 'reject' : undefined) });

@@ -181,6 +181,9 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
       if (settled) return;
       cleanup();
       controller.abort(error);
+      // A held-back body reads nothing, so it would never notice the abort: let it read on,
+      // into the check that closes it.
+      for (const slot of slots) slot?.reading?.resume();
       slots.fill(undefined); // let buffered chunks go now, not when the last fetch notices the abort
       stats.bufferedBytes = 0;
       reject(error);
