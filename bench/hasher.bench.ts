@@ -63,7 +63,8 @@ function runHashChild(bundle: string, endpoint: string, size: number, concurrenc
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [bundle, endpoint, BUCKET, KEY, String(size), String(concurrency), String(rangeSize)],
+      // As the stack runs its functions (NODE_OPTIONS in infra/constructs/service-function.ts).
+      ['--enable-source-maps', bundle, endpoint, BUCKET, KEY, String(size), String(concurrency), String(rangeSize)],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const out: Buffer[] = [];
