@@ -23,7 +23,6 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { esbuildOptions } from '../infra/bundling.js';
@@ -59,22 +58,20 @@ async function runNodePipeline(bundle: string, url: string): Promise<{ ms: numbe
   return JSON.parse(stdout) as { ms: number; sha1: string };
 }
 
-function runHashChild(bundle: string, endpoint: string, size: number, concurrency: number, rangeSize: number): Promise<HashChildResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      // As the stack runs its functions (NODE_OPTIONS in infra/constructs/service-function.ts).
-      ['--enable-source-maps', bundle, endpoint, BUCKET, KEY, String(size), String(concurrency), String(rangeSize)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const out: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (code !== 0) return reject(new Error(`hasher child exited with ${code}`));
-      resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as HashChildResult);
-    });
-  });
+/** The hasher child: its own measurements, from its first request to the digest. */
+async function runHashChild(bundle: string, endpoint: string, size: number, concurrency: number, rangeSize: number): Promise<HashChildResult> {
+  const { stdout } = await timeCommand(process.execPath, [
+    // As the stack runs its functions (NODE_OPTIONS in infra/constructs/service-function.ts).
+    '--enable-source-maps',
+    bundle,
+    endpoint,
+    BUCKET,
+    KEY,
+    String(size),
+    String(concurrency),
+    String(rangeSize),
+  ]);
+  return JSON.parse(stdout) as HashChildResult;
 }
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
