@@ -529,6 +529,16 @@ describe('objects', () => {
     expect((await filesOnDisk()).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('many refused PutObjects at once leave no temporary file behind', async () => {
+    // A refusal can come before the temporary file's open() has finished; the file must go all the same.
+    const keys = Array.from({ length: 40 }, (_, i) => newKey(`bad-crc-many-${i}`));
+    const results = await Promise.allSettled(
+      keys.map((key) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'abc', ChecksumCRC32: 'AAAAAA==' }))),
+    );
+    expect(results.every((r) => r.status === 'rejected')).toBe(true);
+    expect((await filesOnDisk()).filter((f) => f.includes('bad-crc-many'))).toEqual([]);
+  });
+
   it('a Range on an empty object is not satisfiable (416), as in S3', async () => {
     const key = newKey('empty');
     await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: '' }));
