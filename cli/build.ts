@@ -9,6 +9,7 @@ import { mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:f
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { REQUIRE_BANNER } from '../infra/require-banner.js';
 import { BUNDLE, MANIFEST } from './bin/fresh.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,7 +50,7 @@ export async function buildCli(options: CliBuildOptions = {}): Promise<CliBuild>
     metafile: true,
     logLevel: 'warning',
     // commander and cli-progress are CommonJS and require node built-ins.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: { js: REQUIRE_BANNER },
   });
   const output = result.outputFiles.find((f) => f.path === bundle);
   if (!output) throw new Error(`esbuild wrote no ${bundle}`);

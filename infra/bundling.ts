@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import type { BuildOptions } from 'esbuild';
+import { REQUIRE_BANNER } from './require-banner.js';
 
 /** Node.js 20 is retired on Lambda; cdk-nag's L1 also asks for the newest runtime CDK knows. */
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
@@ -25,12 +26,7 @@ export const BUNDLE_SIZE_TARGET_BYTES = 300 * 1024;
 /** Beyond this a bundle has clearly regressed (a dependency no longer tree-shaken, say): tests fail. */
 export const BUNDLE_SIZE_LIMIT_BYTES = 2 * BUNDLE_SIZE_TARGET_BYTES;
 
-/**
- * ESM output has no `require`; CommonJS code inside dependencies still calls it
- * for Node built-ins, so the bundle defines one.
- */
-export const REQUIRE_BANNER =
-  "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);";
+export { REQUIRE_BANNER };
 
 /** Prefer packages' ESM builds: smaller after tree shaking than their CJS ones. */
 export const MAIN_FIELDS = ['module', 'main'];
