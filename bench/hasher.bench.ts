@@ -52,15 +52,18 @@ async function buildChild(name: string, outdir: string): Promise<string> {
   return outfile;
 }
 
-/** The Node.js baseline: its own time, from its request to its digest, as the hasher's is timed. */
-async function runNodePipeline(bundle: string, url: string): Promise<{ ms: number; sha1: string }> {
-  const { stdout } = await timeCommand(process.execPath, [bundle, url]);
-  return JSON.parse(stdout) as { ms: number; sha1: string };
+/** Runs a bundle built by buildChild; it prints its own measurements as one JSON line. */
+async function runChild<T>(args: string[]): Promise<T> {
+  const { stdout } = await timeCommand(process.execPath, args);
+  return JSON.parse(stdout) as T;
 }
 
-/** The hasher child: its own measurements, from its first request to the digest. */
-async function runHashChild(bundle: string, endpoint: string, size: number, concurrency: number, rangeSize: number): Promise<HashChildResult> {
-  const { stdout } = await timeCommand(process.execPath, [
+/** The Node.js baseline: its own time, from its request to its digest, as the hasher's is timed. */
+const runNodePipeline = (bundle: string, url: string) => runChild<{ ms: number; sha1: string }>([bundle, url]);
+
+/** The hasher, from its first request to the digest. */
+const runHashChild = (bundle: string, endpoint: string, size: number, concurrency: number, rangeSize: number) =>
+  runChild<HashChildResult>([
     // As the stack runs its functions (NODE_OPTIONS in infra/constructs/service-function.ts).
     '--enable-source-maps',
     bundle,
@@ -71,8 +74,6 @@ async function runHashChild(bundle: string, endpoint: string, size: number, conc
     String(concurrency),
     String(rangeSize),
   ]);
-  return JSON.parse(stdout) as HashChildResult;
-}
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
   const file = await open(path, 'w');
