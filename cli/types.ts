@@ -5,7 +5,7 @@
  * loosely: a head node may add fields of its own.
  */
 import type { ContentEntry } from '../functions/core/images/model.js';
-import type { DownloadLink } from '../functions/core/files/service.js';
+import type { DownloadLink } from '../functions/core/content/service.js';
 import type { StoredPart } from '../functions/core/files/storage.js';
 import type { PartUrl, SessionView } from '../functions/core/uploads/service.js';
 

@@ -10,7 +10,7 @@ import {
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { BY_NAME_INDEX } from '../functions/core/db/keys.js';
+import { BY_NAME_INDEX } from '../functions/core/db/schema.js';
 
 export const TTL_ATTRIBUTE = 'expires_at';
 

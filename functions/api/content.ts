@@ -1,5 +1,5 @@
 /** Route handlers for an image's content and its upload sessions. */
-import * as files from '../core/files/service.js';
+import * as files from '../core/content/service.js';
 import { toRecord } from '../core/images/model.js';
 import * as uploads from '../core/uploads/service.js';
 import type { RouteHandler } from '../http/api-handler.js';
@@ -7,7 +7,7 @@ import { ok } from '../http/envelope.js';
 import { jsonBody } from '../http/request.js';
 import { parseWith } from '../http/validation.js';
 import { API_BASE } from '../routes.js';
-import { id, versionOption } from './records.js';
+import { id, versionOption } from './params.js';
 import { completeUploadBody, downloadQuery, noQuery, startUploadBody } from './schemas.js';
 
 const uploadId = (params: Record<string, string>): string => params['upload_id'] ?? '';

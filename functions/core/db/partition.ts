@@ -5,7 +5,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
-import { BY_NAME_INDEX } from './keys.js';
+import { BY_NAME_INDEX } from './schema.js';
 
 /** Items of `partition`, optionally only those whose sort key is below `before`. */
 export async function* partitionItems(partition: string, before?: string): AsyncGenerator<Record<string, unknown>> {

@@ -8,7 +8,7 @@ import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
-import { keys } from '../db/keys.js';
+import { keys } from '../db/schema.js';
 import { contentKey } from './model.js';
 import { deleteObject } from './storage.js';
 

@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
-import { keys, RELEASED_FILES_PARTITION } from '../db/keys.js';
+import { keys, RELEASED_FILES_PARTITION } from '../db/schema.js';
 import type { Write } from '../db/transact.js';
 import type { FileItem } from './model.js';
 

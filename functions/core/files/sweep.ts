@@ -8,7 +8,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
-import { keys, RELEASED_FILES_PARTITION } from '../db/keys.js';
+import { keys, RELEASED_FILES_PARTITION } from '../db/schema.js';
 import { partitionItems } from '../db/partition.js';
 import { collectFile } from './collect.js';
 

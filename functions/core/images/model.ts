@@ -2,7 +2,9 @@
  * The Image record as stored and as served. Stored items carry table keys and
  * a `version` for conditional writes; the API record drops both.
  */
-import { IMAGES_PARTITION, keys } from '../db/keys.js';
+import { IMAGES_PARTITION, keys, type ContentRecord, type ImageItem, type Stamp } from '../db/schema.js';
+
+export type { ContentEntry, ContentRecord, ImageItem, Stamp } from '../db/schema.js';
 
 /** The fields a client may set: on create, PATCH and PUT. */
 export interface EditableFields {
@@ -14,50 +16,8 @@ export interface EditableFields {
   distro?: string | null;
 }
 
-/** One content entry, as the reference page shows it under `content.<fmt>`. */
-export interface ContentEntry {
-  size: number;
-  mtime: number;
-  chksum: string;
-  filename: string;
-  uid: string;
-}
-
-/** `content` of a record: `{<fmt>: entry, last_modified, ...}` or `{}`. */
-export interface ContentRecord {
-  [fmtOrStamp: string]: ContentEntry | number | string;
-}
-
-export interface Stamp {
-  last_modified: number;
-  last_modified_by: string;
-  last_modified_on: string;
-}
-
 /** The stamp's keys, which share `content` with the formats: no format may take one of these names. */
 export const STAMP_KEYS: readonly (keyof Stamp)[] = ['last_modified', 'last_modified_by', 'last_modified_on'];
-
-export interface ImageItem extends Stamp {
-  pk: string;
-  gsi1pk: typeof IMAGES_PARTITION;
-  gsi1sk: string;
-  kind: 'image';
-  uid: string;
-  name: string;
-  description?: string;
-  frozen: boolean;
-  parent?: string;
-  distro?: string;
-  /** The content file this image refers to, if any (its FILE# item). */
-  file_uid?: string;
-  content?: ContentRecord;
-  /**
-   * Completion order of the content's upload (or of its removal): an upload
-   * that completed earlier never replaces what a later one put in place.
-   */
-  content_order?: string;
-  version: number;
-}
 
 export interface ImageRecord extends Stamp {
   uid: string;

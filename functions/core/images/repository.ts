@@ -5,15 +5,9 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
-import { BY_NAME_INDEX, IMAGES_PARTITION, keys } from '../db/keys.js';
+import { BY_NAME_INDEX, IMAGES_PARTITION, keys, type NameGuard } from '../db/schema.js';
 import type { Write } from '../db/transact.js';
 import type { ImageItem } from './model.js';
-
-export interface NameGuard {
-  pk: string;
-  kind: 'name';
-  uid: string;
-}
 
 export async function getImageItem(uid: string): Promise<ImageItem | undefined> {
   const out = await ddb().send(

@@ -17,7 +17,6 @@ import {
   type ImageItem,
 } from './model.js';
 import * as repo from './repository.js';
-import { retainFile } from '../files/repository.js';
 
 /** Finds an image by UID or by name. */
 export async function findImage(given: string): Promise<ImageItem | undefined> {
@@ -129,7 +128,7 @@ export async function cloneImage(
   id: string,
   fields: { name: string; description?: string | null },
   actor: Actor,
-  options: WriteOptions = {},
+  options: WriteOptions & { retainFile: (fileUid: string) => Write },
 ): Promise<ImageItem> {
   return retryWhileStale(
     async () => {
@@ -154,7 +153,7 @@ export async function cloneImage(
         repo.claimName(item.name, item.uid),
         repo.imageAtVersion(source.uid, source.version),
       ];
-      if (source.file_uid !== undefined) writes.push(retainFile(source.file_uid));
+      if (source.file_uid !== undefined) writes.push(options.retainFile(source.file_uid));
       try {
         await writeAll(writes);
       } catch (error) {
@@ -244,7 +243,3 @@ const preconditionFailed = (current: ImageItem): ServiceError =>
     'precondition_failed',
     `image "${current.name}" has changed since you read it (now at version ${current.version}); read it again`,
   );
-
-export async function listImages(q: repo.PageQuery): Promise<{ items: ImageItem[]; next?: repo.IndexKey }> {
-  return repo.queryImagesByName(q);
-}

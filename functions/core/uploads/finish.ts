@@ -11,7 +11,7 @@ import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { config } from '../config.js';
 import { metrics } from '../metrics.js';
 import { nowSeconds } from '../ids.js';
-import { keys } from '../db/keys.js';
+import { keys } from '../db/schema.js';
 import { retryWhileStale, Stale } from '../db/optimistic.js';
 import { ConditionFailed, writeAll, type Write } from '../db/transact.js';
 import { collectFile } from '../files/collect.js';

@@ -3,37 +3,7 @@
  * that file's uid and its object key is `content/<id>`: the hasher finds the
  * session from the key S3 reports.
  */
-export type UploadState = 'uploading' | 'hashing' | 'ready' | 'failed' | 'aborted';
-
-export interface UploadItem {
-  pk: string;
-  kind: 'upload';
-  upload_id: string;
-  image_uid: string;
-  key: string;
-  s3_upload_id: string;
-  size: number;
-  part_size: number;
-  part_count: number;
-  /** Expected sha1 (hex) when the client declared one. */
-  sha1?: string;
-  fmt: string;
-  state: UploadState;
-  reason?: string;
-  started_by: string;
-  started_on: string;
-  created_at: number;
-  /** Set when the client completed the upload; orders racing uploads. */
-  completed_at?: number;
-  /**
-   * The file this upload replaced (released in the same transaction that made
-   * it `ready`), so that a repeated event can finish collecting it when the
-   * run that released it failed before the collection was done.
-   */
-  replaced_file?: string;
-  /** Epoch seconds; DynamoDB's TTL removes the item after this. */
-  expires_at: number;
-}
+export type { UploadItem, UploadState } from '../db/schema.js';
 
 export const MIB = 1024 * 1024;
 /** S3's multipart limits. */

@@ -2,7 +2,7 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
-import { HASHING_UPLOADS_PARTITION, keys } from '../db/keys.js';
+import { HASHING_UPLOADS_PARTITION, keys } from '../db/schema.js';
 import type { Write } from '../db/transact.js';
 import { sortableMs, type UploadItem, type UploadState } from './model.js';
 

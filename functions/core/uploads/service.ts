@@ -8,7 +8,7 @@ import { S3ServiceException } from '@aws-sdk/client-s3';
 import { config } from '../config.js';
 import { conflict, invalid, notFound, ServiceError } from '../errors.js';
 import { isUid, newUid, nowSeconds } from '../ids.js';
-import { keys } from '../db/keys.js';
+import { keys } from '../db/schema.js';
 import { contentKey, DEFAULT_FMT } from '../files/model.js';
 import * as storage from '../files/storage.js';
 import type { StoredPart } from '../files/storage.js';

@@ -5,7 +5,7 @@
  * `hashing` after that will not move on by itself, and its object would stay
  * in S3 with nothing referring to it; the sweeper ends it here.
  */
-import { HASHING_UPLOADS_PARTITION } from '../db/keys.js';
+import { HASHING_UPLOADS_PARTITION } from '../db/schema.js';
 import { partitionItems } from '../db/partition.js';
 import { abortMultipart, deleteObject } from '../files/storage.js';
 import { sortableMs, type UploadItem } from './model.js';

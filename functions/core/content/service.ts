@@ -1,7 +1,8 @@
 /**
- * An image's content file: download links, stat and info, and releasing it
- * (content delete, image delete). Releasing drops the refcnt in the same
- * transaction as the image write; the object goes when nothing refers to it.
+ * An image's content: the use cases that need both an image and its file.
+ * Download links, stat and info, and releasing the file (content delete,
+ * image delete). Releasing drops the refcnt in the same transaction as the
+ * image write; the object goes when nothing refers to it.
  */
 import { config } from '../config.js';
 import { logger } from '../logger.js';
@@ -13,10 +14,10 @@ import type { ContentEntry, ImageItem } from '../images/model.js';
 import { putImageIfVersion } from '../images/repository.js';
 import { checkVersion, deleteImage, frozenError, getImage, lostRace, type WriteOptions } from '../images/service.js';
 import { completionOrder } from '../uploads/model.js';
-import { collectFile } from './collect.js';
-import { contentKey, type FileItem } from './model.js';
-import { getFileItem, releaseFile } from './repository.js';
-import { presignGet } from './storage.js';
+import { collectFile } from '../files/collect.js';
+import { contentKey, type FileItem } from '../files/model.js';
+import { getFileItem, releaseFile } from '../files/repository.js';
+import { presignGet } from '../files/storage.js';
 
 export interface Content {
   image: ImageItem;
