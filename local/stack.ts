@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Event } from 'aws-lambda';
+import { CONTENT_PREFIX } from '../functions/core/db/schema.js';
 import { API_BASE } from '../functions/routes.js';
 import { startDynamoDbLocal } from './dynamodb.js';
 import { LocalStackError } from './errors.js';
@@ -91,7 +92,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         // The same filter as the notification on AWS: objects created under content/ in the content bucket.
         const records = event.Records.filter(
           (r) =>
-            r.s3.bucket.name === bucket && r.eventName.startsWith('ObjectCreated:') && r.s3.object.key.startsWith('content/'),
+            r.s3.bucket.name === bucket && r.eventName.startsWith('ObjectCreated:') && r.s3.object.key.startsWith(CONTENT_PREFIX),
         );
         if (records.length === 0) return;
         const delivery = deliver({ Records: records }).finally(() => pending.delete(delivery));

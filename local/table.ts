@@ -10,9 +10,10 @@ import {
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { BY_NAME_INDEX } from '../functions/core/db/schema.js';
+import { TABLE_SCHEMA } from '../functions/core/db/schema.js';
 
-export const TTL_ATTRIBUTE = 'expires_at';
+const { partitionKey, byNameIndex, byNamePartitionKey, byNameSortKey } = TABLE_SCHEMA;
+export const TTL_ATTRIBUTE = TABLE_SCHEMA.ttlAttribute;
 
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
@@ -27,17 +28,17 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'gsi1pk', AttributeType: 'S' },
-          { AttributeName: 'gsi1sk', AttributeType: 'S' },
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          { AttributeName: byNamePartitionKey, AttributeType: 'S' },
+          { AttributeName: byNameSortKey, AttributeType: 'S' },
         ],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
         GlobalSecondaryIndexes: [
           {
-            IndexName: BY_NAME_INDEX,
+            IndexName: byNameIndex,
             KeySchema: [
-              { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-              { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+              { AttributeName: byNamePartitionKey, KeyType: 'HASH' },
+              { AttributeName: byNameSortKey, KeyType: 'RANGE' },
             ],
             Projection: { ProjectionType: 'ALL' },
           },

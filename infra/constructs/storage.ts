@@ -13,19 +13,11 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { TABLE_SCHEMA } from '../../functions/core/db/schema.js';
 import type { ServiceConfig } from '../config.js';
 
-/** Attribute and index names the functions' repositories use. */
-export const TABLE_SCHEMA = {
-  partitionKey: 'pk',
-  ttlAttribute: 'expires_at',
-  byNameIndex: 'byName',
-  byNamePartitionKey: 'gsi1pk',
-  byNameSortKey: 'gsi1sk',
-} as const;
-
-/** Content files live under this prefix; grants and the hasher's notification are scoped to it. */
-export const CONTENT_PREFIX = 'content/';
+// The table's names and the content prefix are the functions' own (functions/core/db/schema.ts).
+export { CONTENT_PREFIX, TABLE_SCHEMA } from '../../functions/core/db/schema.js';
 
 export class Storage extends Construct {
   readonly table: Table;

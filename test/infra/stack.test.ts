@@ -16,6 +16,7 @@ import {
 } from '../../infra/constructs/grants.js';
 import type { ImageServiceStack } from '../../infra/image-service-stack.js';
 import { allowedPairs, arnOf, arnWith, buildStack, logicalId, pair } from './helpers.js';
+import { CONTENT_PREFIX, TABLE_SCHEMA } from '../../functions/core/db/schema.js';
 
 let template: Template;
 let stack: ImageServiceStack;
@@ -73,14 +74,14 @@ describe('DynamoDB table', () => {
 
   it('has key pk, the TTL attribute expires_at and the byName GSI', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      KeySchema: [{ AttributeName: TABLE_SCHEMA.partitionKey, KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: TABLE_SCHEMA.ttlAttribute, Enabled: true },
       GlobalSecondaryIndexes: [
         {
-          IndexName: 'byName',
+          IndexName: TABLE_SCHEMA.byNameIndex,
           KeySchema: [
-            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+            { AttributeName: TABLE_SCHEMA.byNamePartitionKey, KeyType: 'HASH' },
+            { AttributeName: TABLE_SCHEMA.byNameSortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },
@@ -222,7 +223,7 @@ describe('functions', () => {
 describe('least privilege', () => {
   const table = (id: string): string[] => [
     ...TABLE_ITEM_ACTIONS.map((a) => pair(a, arnOf(id))),
-    ...INDEX_ACTIONS.map((a) => pair(a, arnWith(id, '/index/byName'))),
+    ...INDEX_ACTIONS.map((a) => pair(a, arnWith(id, `/index/${TABLE_SCHEMA.byNameIndex}`))),
   ];
   const xray = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'].map((a) => pair(a, '*'));
   const logs = (fn: string): string[] => {
@@ -294,7 +295,7 @@ describe('hasher notification', () => {
         LambdaFunctionConfigurations: [
           {
             Events: ['s3:ObjectCreated:*'],
-            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'content/' }] } },
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: CONTENT_PREFIX }] } },
             LambdaFunctionArn: arnOf(ids.hasher),
           },
         ],

@@ -39,6 +39,7 @@ import {
   type CompletedPart,
   type Session,
 } from './upload-client.js';
+import { contentKey } from '../../functions/core/db/schema.js';
 
 const BUNDLED: readonly FunctionName[] = ['records', 'content', 'hasher', 'sweeper'];
 let outdir: string;
@@ -138,7 +139,7 @@ describe('the bundled functions against the local stack', () => {
     expect(completed.status, JSON.stringify(completed.body)).toBe(202);
 
     // S3's event, as the notification delivers it, to the bundled hasher.
-    const key = `content/${session.upload_id}`;
+    const key = contentKey(session.upload_id);
     const outcomes = await invoke<string[]>('hasher', objectCreated(bucket, key, data.length));
     expect(outcomes).toEqual(['ready']);
     expect((await waitForState(uid, session.upload_id, ['ready'], 1000)).state).toBe('ready');

@@ -28,6 +28,7 @@ import {
   type CompletedPart,
   type Session,
 } from './upload-client.js';
+import { contentKey, keys } from '../../functions/core/db/schema.js';
 
 interface Info {
   size: number;
@@ -53,12 +54,12 @@ async function objectExists(key: string): Promise<boolean> {
 
 /** The S3 multipart upload behind a session, straight from S3 (ListParts). */
 async function s3Parts(uploadId: string): Promise<number[] | 'NoSuchUpload'> {
-  const item = await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: { pk: `UPLOAD#${uploadId}` } }));
+  const item = await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: keys.upload(uploadId) }));
   const s3UploadId = item.Item?.['s3_upload_id'];
   if (typeof s3UploadId !== 'string') throw new Error(`no UPLOAD item for ${uploadId}`);
   try {
     const out = await testS3().send(
-      new ListPartsCommand({ Bucket: stack().bucket, Key: `content/${uploadId}`, UploadId: s3UploadId }),
+      new ListPartsCommand({ Bucket: stack().bucket, Key: contentKey(uploadId), UploadId: s3UploadId }),
     );
     return (out.Parts ?? []).map((p) => p.PartNumber ?? 0);
   } catch (error) {
@@ -89,7 +90,7 @@ group('a declared sha1 that does not match', () => {
     expect(done.reason).toMatch(/sha1/);
     expect(done.reason).toContain(wrong);
     expect(done.reason).toContain(sha1Hex(data));
-    expect(await objectExists(`content/${session.upload_id}`)).toBe(false);
+    expect(await objectExists(contentKey(session.upload_id))).toBe(false);
 
     expect(await info(image.uid)).toMatchObject({ size: old.length, chksum: `sha1:${sha1Hex(old)}`, refcnt: 1 });
     expect((await downloadFollowing(image.uid)).bytes.equals(old)).toBe(true);
@@ -163,7 +164,7 @@ group('abort', () => {
     expect(reasonOf(await abort(image.uid, session.upload_id), 409)).toMatch(/aborted/);
     // The old URLs no longer accept bytes.
     await expect(putPart(session.parts!.find((p) => p.part_number === 3)!.url, partBytes(data, PART, 3))).rejects.toThrow(/404|NoSuchUpload/);
-    expect(await objectExists(`content/${session.upload_id}`)).toBe(false);
+    expect(await objectExists(contentKey(session.upload_id))).toBe(false);
 
     const record = expectData(await call<{ content: object }>('GET', `/image/${image.uid}`), 200, 'record');
     expect(record.content).toEqual({});
@@ -182,7 +183,7 @@ group('expired session', () => {
     await testDdb().send(
       new UpdateCommand({
         TableName: stack().tableName,
-        Key: { pk: `UPLOAD#${session.upload_id}` },
+        Key: keys.upload(session.upload_id),
         UpdateExpression: 'SET expires_at = :past',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeValues: { ':past': Math.floor(Date.now() / 1000) - 60 },
@@ -194,7 +195,7 @@ group('expired session', () => {
     expect(seen.parts).toBeUndefined();
     expect(reasonOf(await complete(image.uid, session.upload_id, parts), 409)).toMatch(/expired/);
     expect(expectData(await describe(image.uid, session.upload_id), 200, 'describe').state).toBe('expired');
-    expect(await objectExists(`content/${session.upload_id}`)).toBe(false);
+    expect(await objectExists(contentKey(session.upload_id))).toBe(false);
 
     expect(expectData(await abort(image.uid, session.upload_id), 200, 'abort').state).toBe('aborted');
     expect(await s3Parts(session.upload_id)).toBe('NoSuchUpload');

@@ -32,6 +32,7 @@ import {
   waitForState,
   type Session,
 } from './upload-client.js';
+import { contentKey, keys } from '../../functions/core/db/schema.js';
 
 type Outcome = 'ready' | 'failed' | 'duplicate' | 'unknown';
 type Hasher = (event: S3Event, context: Context) => Promise<Outcome[]>;
@@ -70,7 +71,7 @@ function s3Event(key: string, size: number, eventName = 'ObjectCreated:CompleteM
 
 /** Delivers the event for an upload's object again, in this process. */
 const redeliver = (uploadId: string, size: number, eventName?: string): Promise<Outcome[]> =>
-  hasher(s3Event(`content/${uploadId}`, size, eventName), lambdaContext('image-service-hasher', 60_000));
+  hasher(s3Event(contentKey(uploadId), size, eventName), lambdaContext('image-service-hasher', 60_000));
 
 async function objectExists(key: string): Promise<boolean> {
   try {
@@ -98,10 +99,10 @@ interface ImageRecord {
 const info = async (image: string) => expectData(await call<Info>('GET', `/image/${image}/content/info`), 200, `info ${image}`);
 const record = async (image: string) => expectData(await call<ImageRecord>('GET', `/image/${image}`), 200, `record ${image}`);
 const fileItem = async (uid: string) =>
-  (await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: { pk: `FILE#${uid}` }, ConsistentRead: true }))).Item;
+  (await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: keys.file(uid), ConsistentRead: true }))).Item;
 const completedAt = async (uploadId: string): Promise<number> => {
   const out = await testDdb().send(
-    new GetCommand({ TableName: stack().tableName, Key: { pk: `UPLOAD#${uploadId}` }, ConsistentRead: true }),
+    new GetCommand({ TableName: stack().tableName, Key: keys.upload(uploadId), ConsistentRead: true }),
   );
   const at = out.Item?.['completed_at'];
   if (typeof at !== 'number') throw new Error(`upload ${uploadId} has no completed_at`);
@@ -114,7 +115,7 @@ const completedAt = async (uploadId: string): Promise<number> => {
  */
 const collected = (uid: string): Promise<true> =>
   eventually(
-    async () => ((await fileItem(uid)) === undefined && !(await objectExists(`content/${uid}`)) ? true : undefined),
+    async () => ((await fileItem(uid)) === undefined && !(await objectExists(contentKey(uid))) ? true : undefined),
     `file ${uid} to be collected`,
     10_000,
   );
@@ -215,10 +216,10 @@ group('repeated and late S3 events', () => {
     // Put back what a run that crashed right after its transaction leaves: the released
     // file's item at refcnt 0 and its object (as if collectFile never ran, or failed midway).
     const item = {
-      pk: `FILE#${first.upload_id}`,
+      ...keys.file(first.upload_id),
       kind: 'file',
       uid: first.upload_id,
-      key: `content/${first.upload_id}`,
+      key: contentKey(first.upload_id),
       fmt: 'cwsquash',
       size: a.length,
       mtime: Math.floor(Date.now() / 1000),
@@ -247,10 +248,10 @@ group('repeated and late S3 events', () => {
     const failed = await uploadContent(image.uid, data, { sha1: sha1Hex(old) });
     expect(failed.state).toBe('failed');
     // As if the run that failed the session died before deleting the object.
-    await testS3().send(new PutObjectCommand({ Bucket: stack().bucket, Key: `content/${failed.upload_id}`, Body: data }));
+    await testS3().send(new PutObjectCommand({ Bucket: stack().bucket, Key: contentKey(failed.upload_id), Body: data }));
 
     expect(await redeliver(failed.upload_id, data.length)).toEqual(['duplicate']);
-    expect(await objectExists(`content/${failed.upload_id}`)).toBe(false);
+    expect(await objectExists(contentKey(failed.upload_id))).toBe(false);
     expect((await downloadFollowing(image.uid)).bytes.equals(old)).toBe(true);
     await assertInvariants({ images: [image.uid], files: [first.upload_id, failed.upload_id] });
   });
@@ -414,7 +415,7 @@ async function waitForUploadItem(uploadId: string, timeoutMs = 30_000): Promise<
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const out = await testDdb().send(
-      new GetCommand({ TableName: stack().tableName, Key: { pk: `UPLOAD#${uploadId}` }, ConsistentRead: true }),
+      new GetCommand({ TableName: stack().tableName, Key: keys.upload(uploadId), ConsistentRead: true }),
     );
     const state = out.Item?.['state'];
     if (state === 'ready' || state === 'failed') return state;
@@ -429,7 +430,7 @@ group('clones and deletes', () => {
     const data = makeContent(1, 4_096);
     const up = await uploadContent(original.uid, data);
     expect(up.state).toBe('ready');
-    const key = `content/${up.upload_id}`;
+    const key = contentKey(up.upload_id);
 
     const cloneName = uniqueName('clone');
     const res = await call<string>('POST', `/image/${original.uid}/clone`, { body: { name: cloneName, description: 'a copy' } });
@@ -477,12 +478,12 @@ group('clones and deletes', () => {
     const up2 = await uploadContent(original.uid, next);
     expect(up2.state).toBe('ready');
     expect((await info(clone2)).refcnt).toBe(1);
-    expect(await objectExists(`content/${up.upload_id}`)).toBe(true);
+    expect(await objectExists(contentKey(up.upload_id))).toBe(true);
     expect((await downloadFollowing(clone2)).bytes.equals(data)).toBe(true);
     expect((await downloadFollowing(original.uid)).bytes.equals(next)).toBe(true);
 
     expect((await call('DELETE', `/image/${clone2}/content`)).status).toBe(200);
-    expect(await objectExists(`content/${up.upload_id}`)).toBe(false);
+    expect(await objectExists(contentKey(up.upload_id))).toBe(false);
     expect(await fileItem(up.upload_id)).toBeUndefined();
     await assertInvariants({ images: [original.uid, clone, clone2], files: [up.upload_id, up2.upload_id] });
   });
@@ -524,7 +525,7 @@ group('clones and deletes', () => {
     // Now remove every remaining holder at once: the file goes exactly once, at the end.
     const gone = await Promise.all(holders.map((h, i) => call('DELETE', i % 2 === 0 ? `/image/${h}` : `/image/${h}/content`)));
     expect(gone.map((r) => r.status)).toEqual(holders.map(() => 200));
-    expect(await objectExists(`content/${up.upload_id}`)).toBe(false);
+    expect(await objectExists(contentKey(up.upload_id))).toBe(false);
     expect(await fileItem(up.upload_id)).toBeUndefined();
     await assertInvariants({ images: [original.uid, ...clones, ...more], files: [up.upload_id] });
   });

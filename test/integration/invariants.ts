@@ -15,8 +15,9 @@
  * - no upload in scope is still `hashing` or has S3 parts left after it ended.
  */
 import { ListObjectsV2Command, ListPartsCommand, NoSuchUpload } from '@aws-sdk/client-s3';
-import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { CONTENT_PREFIX, contentKey, PREFIX } from '../../functions/core/db/schema.js';
 import { stack } from './api.js';
+import { scanAll } from './table.js';
 import { testDdb, testS3 } from './upload-client.js';
 
 export interface Scope {
@@ -24,11 +25,6 @@ export interface Scope {
   images?: readonly string[];
   /** File uids (= upload ids) the test created, whatever became of them. */
   files?: readonly string[];
-}
-
-interface TableItem {
-  pk: string;
-  [attribute: string]: unknown;
 }
 
 interface ImageRow {
@@ -59,26 +55,13 @@ export interface Snapshot {
   objects: Set<string>;
 }
 
-export async function scanTable(): Promise<TableItem[]> {
-  const items: TableItem[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out: ScanCommandOutput = await testDdb().send(
-      new ScanCommand({ TableName: stack().tableName, ConsistentRead: true, ExclusiveStartKey: start }),
-    );
-    items.push(...((out.Items ?? []) as TableItem[]));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
-
 /** Keys of every object under `content/`. */
 export async function listContentObjects(): Promise<Set<string>> {
   const keys = new Set<string>();
   let token: string | undefined;
   do {
     const out = await testS3().send(
-      new ListObjectsV2Command({ Bucket: stack().bucket, Prefix: 'content/', ContinuationToken: token }),
+      new ListObjectsV2Command({ Bucket: stack().bucket, Prefix: CONTENT_PREFIX, ContinuationToken: token }),
     );
     for (const o of out.Contents ?? []) if (o.Key) keys.add(o.Key);
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
@@ -87,21 +70,18 @@ export async function listContentObjects(): Promise<Set<string>> {
 }
 
 export async function snapshot(): Promise<Snapshot> {
-  const [items, objects] = await Promise.all([scanTable(), listContentObjects()]);
+  const [items, objects] = await Promise.all([scanAll(), listContentObjects()]);
   const snap: Snapshot = { images: new Map(), names: new Map(), files: new Map(), uploads: new Map(), objects };
   for (const item of items) {
-    const [kind, id] = splitKey(item.pk);
-    if (kind === 'IMAGE') snap.images.set(id, item as unknown as ImageRow);
-    else if (kind === 'NAME') snap.names.set(id, String(item['uid']));
-    else if (kind === 'FILE') snap.files.set(id, item as unknown as FileRow);
-    else if (kind === 'UPLOAD') snap.uploads.set(id, item as unknown as UploadRow);
+    // The prefix up to and including '#' names the kind (functions/core/db/schema.ts).
+    const at = item.pk.indexOf('#') + 1;
+    const [prefix, id] = [item.pk.slice(0, at), item.pk.slice(at)];
+    if (prefix === PREFIX.image) snap.images.set(id, item as unknown as ImageRow);
+    else if (prefix === PREFIX.name) snap.names.set(id, String(item['uid']));
+    else if (prefix === PREFIX.file) snap.files.set(id, item as unknown as FileRow);
+    else if (prefix === PREFIX.upload) snap.uploads.set(id, item as unknown as UploadRow);
   }
   return snap;
-}
-
-function splitKey(pk: string): [string, string] {
-  const at = pk.indexOf('#');
-  return at < 0 ? [pk, ''] : [pk.slice(0, at), pk.slice(at + 1)];
 }
 
 /** Does S3 still hold a multipart upload (parts) for this session? */
@@ -132,7 +112,7 @@ export async function violations(scope: Scope): Promise<string[]> {
   for (const uid of scopeFiles) {
     const file = snap.files.get(uid);
     const refs = referrers(uid);
-    const hasObject = snap.objects.has(`content/${uid}`);
+    const hasObject = snap.objects.has(contentKey(uid));
     if (file) {
       if (file.refcnt !== refs.length) {
         out.push(`file ${uid}: refcnt ${file.refcnt} but ${refs.length} images refer to it (${refs.join(', ') || 'none'})`);
@@ -163,7 +143,7 @@ export async function violations(scope: Scope): Promise<string[]> {
       continue;
     }
     if (snap.names.get(image.name) !== uid) {
-      out.push(`image ${uid}: NAME#${image.name} points at ${snap.names.get(image.name) ?? 'nothing'}`);
+      out.push(`image ${uid}: name guard ${image.name} points at ${snap.names.get(image.name) ?? 'nothing'}`);
     }
     if (guards.length !== 1) out.push(`image ${uid}: ${guards.length} NAME guards (${guards.join(', ')})`);
     const entries = Object.entries(image.content ?? {}).filter(

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ImageRecord } from '../../functions/core/images/model.js';
 import { call, createImage, stack, uniqueName } from './api.js';
+import { IMAGES_PARTITION, keys, RELEASED_FILES_PARTITION } from '../../functions/core/db/schema.js';
 
 type Record_ = ImageRecord;
 
@@ -303,8 +304,8 @@ describe('GET /images', () => {
       ['name=some-image&name=some-image', /name: must be given once/],
       ['color=red', /color/],
       ['next=garbage', /next is not a cursor/],
-      [`next=${Buffer.from(JSON.stringify({ pk: '', gsi1pk: 'IMAGE', gsi1sk: 'a' })).toString('base64url')}`, /next is not a cursor/],
-      [`next=${Buffer.from(JSON.stringify({ pk: 'FILE#x', gsi1pk: 'RELEASED', gsi1sk: 'x' })).toString('base64url')}`, /next is not a cursor/],
+      [`next=${Buffer.from(JSON.stringify({ pk: '', gsi1pk: IMAGES_PARTITION, gsi1sk: 'a' })).toString('base64url')}`, /next is not a cursor/],
+      [`next=${Buffer.from(JSON.stringify({ ...keys.file('x'), gsi1pk: RELEASED_FILES_PARTITION, gsi1sk: 'x' })).toString('base64url')}`, /next is not a cursor/],
     ] as const) {
       const res = await call('GET', `/images?${q}`);
       expect(res.status, q).toBe(400);

@@ -12,6 +12,7 @@ import { call, createImage, stack, uniqueName } from './api.js';
 import { useStackEnvironment } from './in-process.js';
 import { assertInvariants } from './invariants.js';
 import { describe as describeUpload, makeContent, PART, startUpload, testDdb, testS3, uploadContent, uploadParts } from './upload-client.js';
+import { contentKey, HASHING_UPLOADS_PARTITION, keys, RELEASED_FILES_PARTITION } from '../../functions/core/db/schema.js';
 
 let sweeper: (event: unknown, context: Context) => Promise<SweepResult>;
 let lambdaContext: (name: string, timeoutMs: number) => Context;
@@ -23,12 +24,12 @@ beforeAll(async () => {
 });
 
 const fileItem = async (uid: string) =>
-  (await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: { pk: `FILE#${uid}` }, ConsistentRead: true })))
+  (await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: keys.file(uid), ConsistentRead: true })))
     .Item;
 
 async function objectExists(uid: string): Promise<boolean> {
   try {
-    await testS3().send(new HeadObjectCommand({ Bucket: stack().bucket, Key: `content/${uid}` }));
+    await testS3().send(new HeadObjectCommand({ Bucket: stack().bucket, Key: contentKey(uid) }));
     return true;
   } catch (error) {
     if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return false;
@@ -45,14 +46,14 @@ async function deleteWithoutCollecting(image: { uid: string; name: string }, fil
   await testDdb().send(
     new TransactWriteCommand({
       TransactItems: [
-        { Delete: { TableName: stack().tableName, Key: { pk: `IMAGE#${image.uid}` } } },
-        { Delete: { TableName: stack().tableName, Key: { pk: `NAME#${image.name}` } } },
+        { Delete: { TableName: stack().tableName, Key: keys.image(image.uid) } },
+        { Delete: { TableName: stack().tableName, Key: keys.name(image.name) } },
         {
           Update: {
             TableName: stack().tableName,
-            Key: { pk: `FILE#${fileUid}` },
+            Key: keys.file(fileUid),
             UpdateExpression: 'SET refcnt = refcnt - :one, gsi1pk = :released, gsi1sk = :uid',
-            ExpressionAttributeValues: { ':one': 1, ':released': 'RELEASED', ':uid': fileUid },
+            ExpressionAttributeValues: { ':one': 1, ':released': RELEASED_FILES_PARTITION, ':uid': fileUid },
           },
         },
       ],
@@ -71,7 +72,7 @@ describe('the sweeper', () => {
 
     await deleteWithoutCollecting(lost, lostSession.upload_id);
     await deleteWithoutCollecting(shared, sharedSession.upload_id); // the clone still refers to it
-    expect(await fileItem(lostSession.upload_id)).toMatchObject({ refcnt: 0, gsi1pk: 'RELEASED' });
+    expect(await fileItem(lostSession.upload_id)).toMatchObject({ refcnt: 0, gsi1pk: RELEASED_FILES_PARTITION });
     expect(await objectExists(lostSession.upload_id)).toBe(true);
 
     const result = await sweeper({}, lambdaContext('image-service-sweeper', 60_000));
@@ -107,14 +108,14 @@ describe('upload sessions whose hasher never finished', () => {
     await testDdb().send(
       new UpdateCommand({
         TableName: stack().tableName,
-        Key: { pk: `UPLOAD#${session.upload_id}` },
+        Key: keys.upload(session.upload_id),
         UpdateExpression: 'SET #state = :hashing, gsi1pk = :p, gsi1sk = :since',
         ExpressionAttributeNames: { '#state': 'state' },
-        ExpressionAttributeValues: { ':hashing': 'hashing', ':p': 'HASHING', ':since': String(sinceMs).padStart(15, '0') },
+        ExpressionAttributeValues: { ':hashing': 'hashing', ':p': HASHING_UPLOADS_PARTITION, ':since': String(sinceMs).padStart(15, '0') },
       }),
     );
     const item = await testDdb().send(
-      new GetCommand({ TableName: stack().tableName, Key: { pk: `UPLOAD#${session.upload_id}` }, ConsistentRead: true }),
+      new GetCommand({ TableName: stack().tableName, Key: keys.upload(session.upload_id), ConsistentRead: true }),
     );
     return { uid, session, s3UploadId: String(item.Item?.['s3_upload_id']) };
   }
@@ -132,7 +133,7 @@ describe('upload sessions whose hasher never finished', () => {
   it('ends a session hashing for longer than the hasher can take, and aborts what it left open', async () => {
     const stale = await stuckInHashing(Date.now() - 8 * 3600 * 1000);
     const fresh = await stuckInHashing(Date.now() - 60 * 1000);
-    const key = (id: string) => `content/${id}`;
+    const key = (id: string) => contentKey(id);
     expect(await multipartOpen(key(stale.session.upload_id), stale.s3UploadId)).toBe(true);
 
     const result = await sweeper({}, lambdaContext('image-service-sweeper', 60_000));

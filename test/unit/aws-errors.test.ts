@@ -15,6 +15,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } 
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { context, apiEvent, route } from './events.js';
+import { IMAGES_PARTITION, keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 // The document client sends through the base client: mock both so nothing reaches a network.
@@ -31,8 +32,8 @@ beforeEach(() => ddbMock.reset());
 
 const meta = { $metadata: {} };
 const image = {
-  pk: 'IMAGE#0123456789abcdef0123456789abcdef',
-  gsi1pk: 'IMAGE',
+  ...keys.image('0123456789abcdef0123456789abcdef'),
+  gsi1pk: IMAGES_PARTITION,
   gsi1sk: 'base',
   kind: 'image',
   uid: '0123456789abcdef0123456789abcdef',

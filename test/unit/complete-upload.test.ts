@@ -15,6 +15,7 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiEvent, context, route } from './events.js';
+import { contentKey, keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -40,16 +41,16 @@ const stored = {
 beforeEach(() => {
   ddbMock.reset();
   s3Mock.reset();
-  ddbMock.on(GetCommand, { Key: { pk: `IMAGE#${uid}` } }).resolves({
-    Item: { pk: `IMAGE#${uid}`, kind: 'image', uid, name: 'img', frozen: false, version: 1 },
+  ddbMock.on(GetCommand, { Key: keys.image(uid) }).resolves({
+    Item: { ...keys.image(uid), kind: 'image', uid, name: 'img', frozen: false, version: 1 },
   });
-  ddbMock.on(GetCommand, { Key: { pk: `UPLOAD#${uploadId}` } }).resolves({
+  ddbMock.on(GetCommand, { Key: keys.upload(uploadId) }).resolves({
     Item: {
-      pk: `UPLOAD#${uploadId}`,
+      ...keys.upload(uploadId),
       kind: 'upload',
       upload_id: uploadId,
       image_uid: uid,
-      key: `content/${uploadId}`,
+      key: contentKey(uploadId),
       s3_upload_id: 's3-upload',
       size: 6 * MiB,
       part_size: 5 * MiB,

@@ -11,6 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { objectCreated } from './events.js';
+import { contentKey, keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -32,17 +33,17 @@ beforeAll(async () => {
 const uploadId = 'fedcba9876543210fedcba9876543210';
 const size = 50 * 1024 ** 3;
 
-const event = objectCreated('bucket', `content/${uploadId}`, size, 'abc-800');
+const event = objectCreated('bucket', contentKey(uploadId), size, 'abc-800');
 
 describe('the hasher near its deadline', () => {
   it('fails the session with a reason and deletes the object, without reading it', async () => {
     ddbMock.on(GetCommand).resolves({
       Item: {
-        pk: `UPLOAD#${uploadId}`,
+        ...keys.upload(uploadId),
         kind: 'upload',
         upload_id: uploadId,
         image_uid: '0123456789abcdef0123456789abcdef',
-        key: `content/${uploadId}`,
+        key: contentKey(uploadId),
         state: 'hashing',
         size,
       },
@@ -63,7 +64,7 @@ describe('the hasher near its deadline', () => {
         ':reason': expect.stringMatching(/too large to hash before the Lambda timeout/),
       }),
     });
-    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: 'bucket', Key: `content/${uploadId}` });
+    expect(s3Mock).toHaveReceivedCommandWith(DeleteObjectCommand, { Bucket: 'bucket', Key: contentKey(uploadId) });
     expect(s3Mock).not.toHaveReceivedCommand(GetObjectCommand);
   });
 });

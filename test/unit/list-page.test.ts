@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apiEvent, context, route } from './events.js';
+import { IMAGES_PARTITION, keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -23,8 +24,8 @@ const item = (i: number) => {
   const uid = i.toString(16).padStart(32, '0');
   const name = `img-${String(i).padStart(4, '0')}`;
   return {
-    pk: `IMAGE#${uid}`,
-    gsi1pk: 'IMAGE',
+    ...keys.image(uid),
+    gsi1pk: IMAGES_PARTITION,
     gsi1sk: name,
     kind: 'image',
     uid,
