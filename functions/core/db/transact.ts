@@ -1,9 +1,9 @@
 /**
  * Conditional writes, one or many items. A single write goes out as a plain
  * Put/Update/Delete (half the cost of a one-item transaction); several go out
- * as one TransactWriteItems. Either way a failed condition comes back as the
- * index of the write whose condition failed, so callers map it to the domain
- * error that fits (name taken, concurrent change, ...).
+ * as one TransactWriteItems. Each write may carry the domain error its failed
+ * condition means (`failsWith`: name taken, concurrent change, ...); writeAll
+ * throws that error, or ConditionFailed for a write that names none.
  */
 import {
   ConditionalCheckFailedException,
@@ -23,19 +23,28 @@ import { config } from '../config.js';
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type WithoutTable<T> = T extends { TableName?: string } ? Omit<T, 'TableName'> : T;
 
-export type Write =
+export type Write = (
   | { Put: WithoutTable<NonNullable<TransactItem['Put']>> }
   | { Update: WithoutTable<NonNullable<TransactItem['Update']>> }
   | { Delete: WithoutTable<NonNullable<TransactItem['Delete']>> }
-  | { ConditionCheck: WithoutTable<NonNullable<TransactItem['ConditionCheck']>> };
+  | { ConditionCheck: WithoutTable<NonNullable<TransactItem['ConditionCheck']>> }
+) & {
+  /** The error to throw when this write's condition fails. */
+  failsWith?: () => Error;
+};
 
-/** Thrown when one write's condition failed; `index` is its position. */
+/** The same write, failing with `error` when its condition does not hold. */
+export const failingWith = (write: Write, error: () => Error): Write => ({ ...write, failsWith: error });
+
+/** Thrown when the condition of a write that names no error of its own failed. */
 export class ConditionFailed extends Error {
   override readonly name = 'ConditionFailed';
-  constructor(readonly index: number) {
-    super(`condition of write ${index} failed`);
+  constructor() {
+    super('a write condition failed');
   }
 }
+
+const failureOf = (write: Write | undefined): Error => write?.failsWith?.() ?? new ConditionFailed();
 
 /** A transaction lost to a concurrent one (DynamoDB's TransactionConflict). */
 export class TransactionConflict extends Error {
@@ -52,7 +61,7 @@ export async function writeAll(writes: readonly Write[]): Promise<void> {
       else if ('Delete' in only) await ddb().send(new DeleteCommand({ TableName, ...only.Delete }));
       else return await writeMany(TableName, writes);
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new ConditionFailed(0);
+      if (error instanceof ConditionalCheckFailedException) throw failureOf(only);
       // A plain write that collided with a transaction in flight on the same item.
       if (error instanceof TransactionConflictException) throw new TransactionConflict(error.message);
       throw error;
@@ -74,8 +83,9 @@ async function writeMany(TableName: string, writes: readonly Write[]): Promise<v
   } catch (error) {
     if (error instanceof TransactionCanceledException) {
       const reasons = error.CancellationReasons ?? [];
+      // Reasons come in the order of the writes, one each.
       const failed = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
-      if (failed >= 0) throw new ConditionFailed(failed);
+      if (failed >= 0) throw failureOf(writes[failed]);
       if (reasons.some((r) => r.Code === 'TransactionConflict')) throw new TransactionConflict(error.message);
     }
     if (error instanceof TransactionConflictException) throw new TransactionConflict(error.message);

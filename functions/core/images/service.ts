@@ -7,7 +7,7 @@
 import { conflict, forbidden, invalid, notFound, ServiceError } from '../errors.js';
 import { asUid, isUid, MAX_NAME_LENGTH, NAME_PATTERN, newUid, nowSeconds } from '../ids.js';
 import { retryWhileStale, Stale } from '../db/optimistic.js';
-import { ConditionFailed, TransactionConflict, writeAll, type Write } from '../db/transact.js';
+import { ConditionFailed, failingWith, TransactionConflict, writeAll, type Write } from '../db/transact.js';
 import {
   buildItem,
   editableOf,
@@ -44,15 +44,20 @@ async function resolveParent(parent: string, self?: string): Promise<string> {
 export async function createImage(fields: EditableFields, actor: Actor): Promise<ImageItem> {
   const parent = fields.parent != null ? await resolveParent(fields.parent) : undefined;
   const item = buildItem(newUid(), { ...fields, parent }, stamp(actor, nowSeconds()));
-  const writes: Write[] = [repo.putNewImage(item), repo.claimName(item.name, item.uid)];
-  if (parent !== undefined) writes.push(repo.imageExists(parent));
+  const writes: Write[] = [
+    repo.putNewImage(item),
+    failingWith(repo.claimName(item.name, item.uid), () => nameTaken(item.name)),
+  ];
+  if (parent !== undefined) {
+    writes.push(
+      failingWith(repo.imageExists(parent), () =>
+        invalid(`parent "${fields.parent}" was deleted while this image was created`),
+      ),
+    );
+  }
   try {
     await writeAll(writes);
   } catch (error) {
-    if (error instanceof ConditionFailed) {
-      if (error.index === 1) throw nameTaken(item.name);
-      if (error.index === 2) throw invalid(`parent "${fields.parent}" was deleted while this image was created`);
-    }
     if (error instanceof TransactionConflict) {
       throw conflict(`another request changed "${item.name}" at the same time; retry`);
     }
@@ -90,14 +95,18 @@ export async function updateImage(
     const parentChanged = parent !== current.parent;
     const item = buildItem(current.uid, next, stamp(actor, nowSeconds()), { ...current, version: current.version + 1 });
     const writes: Write[] = [repo.putImageIfVersion(item, current.version)];
-    const renamed = item.name !== current.name;
-    if (renamed) writes.push(repo.releaseName(current.name, current.uid), repo.claimName(item.name, item.uid));
-    if (parentChanged && parent !== undefined) writes.push(repo.imageExists(parent));
-    await commit(writes, (index) => {
-      if (renamed && index === 2) return nameTaken(item.name);
-      if (index === writes.length - 1 && parentChanged) return invalid(`parent "${requested.parent}" was deleted meanwhile`);
-      return undefined;
-    });
+    if (item.name !== current.name) {
+      writes.push(
+        repo.releaseName(current.name, current.uid),
+        failingWith(repo.claimName(item.name, item.uid), () => nameTaken(item.name)),
+      );
+    }
+    if (parentChanged && parent !== undefined) {
+      writes.push(
+        failingWith(repo.imageExists(parent), () => invalid(`parent "${requested.parent}" was deleted meanwhile`)),
+      );
+    }
+    await commit(writes);
     return item;
   });
 }
@@ -114,7 +123,7 @@ export async function deleteImage(
       repo.releaseName(current.name, current.uid),
     ];
     if (current.file_uid !== undefined && options.releaseFile) writes.push(options.releaseFile(current.file_uid));
-    await commit(writes, () => undefined);
+    await commit(writes);
     return { item: current, ...(current.file_uid !== undefined ? { releasedFile: current.file_uid } : {}) };
   });
 }
@@ -150,19 +159,15 @@ export async function cloneImage(
       // clone copies (description, distro, content) is then that version's, as If-Match asked.
       const writes: Write[] = [
         repo.putNewImage(item),
-        repo.claimName(item.name, item.uid),
+        failingWith(repo.claimName(item.name, item.uid), () => nameTaken(item.name)),
         repo.imageAtVersion(source.uid, source.version),
       ];
       if (source.file_uid !== undefined) writes.push(options.retainFile(source.file_uid));
       try {
         await writeAll(writes);
       } catch (error) {
-        if (error instanceof ConditionFailed) {
-          if (error.index === 1) throw nameTaken(item.name);
-          // The source changed or went, or its file was released meanwhile.
-          throw lostRace(source, options);
-        }
-        throw error;
+        // Any other condition: the source changed or went, or its file was released meanwhile.
+        throw error instanceof ConditionFailed ? lostRace(source, options) : error;
       }
       return item;
     },
@@ -170,17 +175,16 @@ export async function cloneImage(
   );
 }
 
-async function commit(writes: Write[], explain: (index: number) => ServiceError | undefined): Promise<void> {
+/**
+ * Writes a change to an existing image. A write whose failed condition names
+ * no error of its own (the image's version check among them) means a
+ * concurrent change: the attempt is Stale and runs again on a fresh read.
+ */
+async function commit(writes: Write[]): Promise<void> {
   try {
     await writeAll(writes);
   } catch (error) {
-    if (error instanceof ConditionFailed) {
-      // Write 0 is always the image's own version check.
-      if (error.index === 0) throw new Stale();
-      throw explain(error.index) ?? new Stale();
-    }
-    if (error instanceof TransactionConflict) throw new Stale();
-    throw error;
+    throw error instanceof ConditionFailed || error instanceof TransactionConflict ? new Stale() : error;
   }
 }
 

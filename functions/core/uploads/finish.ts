@@ -13,7 +13,7 @@ import { metrics } from '../metrics.js';
 import { nowSeconds } from '../ids.js';
 import { keys } from '../db/schema.js';
 import { retryWhileStale, Stale } from '../db/optimistic.js';
-import { ConditionFailed, writeAll, type Write } from '../db/transact.js';
+import { ConditionFailed, failingWith, writeAll, type Write } from '../db/transact.js';
 import { collectFile } from '../files/collect.js';
 import type { FileItem } from '../files/model.js';
 import { releaseFile } from '../files/repository.js';
@@ -141,31 +141,38 @@ async function switchContent(
       },
       version: image.version + 1,
     };
+    // The file exists or the session moved on: another copy of this event finished first.
+    const duplicate = () => new Duplicate();
     const writes: Write[] = [
       putImageIfVersion(next, image.version),
-      { Put: { Item: file, ConditionExpression: 'attribute_not_exists(pk)' } },
-      transitionWrite(
-        session.upload_id,
-        'hashing',
-        'ready',
-        image.file_uid !== undefined ? { replaced_file: image.file_uid } : {},
+      failingWith({ Put: { Item: file, ConditionExpression: 'attribute_not_exists(pk)' } }, duplicate),
+      failingWith(
+        transitionWrite(
+          session.upload_id,
+          'hashing',
+          'ready',
+          image.file_uid !== undefined ? { replaced_file: image.file_uid } : {},
+        ),
+        duplicate,
       ),
     ];
     if (image.file_uid !== undefined) writes.push(releaseFile(image.file_uid));
     try {
       await writeAll(writes);
     } catch (error) {
-      if (error instanceof ConditionFailed) {
-        // The file exists or the session moved on: another copy of this event finished first.
-        if (error.index === 1 || error.index === 2) return 'duplicate';
-        throw new Stale();
-      }
-      throw error;
+      if (error instanceof Duplicate) return 'duplicate';
+      // The image changed (or its old file did) since it was read: read again.
+      throw error instanceof ConditionFailed ? new Stale() : error;
     }
     if (image.file_uid !== undefined) await collectFile(image.file_uid);
     options.log.info('content switched', { image: image.uid, file: file.uid, previous: image.file_uid });
     return 'ready';
   }, switchExhausted(session));
+}
+
+/** A write of the switch found that another run of this event made it already. */
+class Duplicate extends Error {
+  override readonly name = 'Duplicate';
 }
 
 /** Thrown out of the handler, so that Lambda retries the event later. */
