@@ -4,6 +4,7 @@
  * 502/503/504 on reads are retried a few times; writes are not (a write that
  * timed out may have happened).
  */
+import { retry } from '../functions/core/retry.js';
 import { Failure, RequestRefused } from './errors.js';
 import type { Connection } from './config.js';
 import type {
@@ -29,7 +30,11 @@ export interface ApiOptions {
   log?: (line: string) => void;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Retries of a read after a network failure or a 502/503/504. */
+const READ_RETRIES = 3;
+
+/** A read that failed in a way worth another attempt. */
+class TryAgain extends Error {}
 
 const enc = encodeURIComponent;
 
@@ -49,41 +54,42 @@ export class Api {
       headers['content-type'] = 'application/json';
     }
     const idempotent = method === 'GET';
-    for (let attempt = 1; ; attempt++) {
-      const started = performance.now();
-      let res: Response;
-      try {
-        res = await fetch(url, { method, headers, body, redirect: 'manual' });
-      } catch (error) {
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        const why = cause?.code ?? cause?.message ?? (error as Error).message;
-        if (idempotent && attempt < 4) {
-          this.options.log?.(`${method} ${url.pathname}: ${why}; retrying`);
-          await sleep(250 * 2 ** (attempt - 1));
-          continue;
+    const { res, text } = await retry(
+      async (attempt) => {
+        const last = !idempotent || attempt >= READ_RETRIES;
+        const started = performance.now();
+        let res: Response;
+        try {
+          res = await fetch(url, { method, headers, body, redirect: 'manual' });
+        } catch (error) {
+          const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+          const why = cause?.code ?? cause?.message ?? (error as Error).message;
+          if (!last) {
+            this.options.log?.(`${method} ${url.pathname}: ${why}; retrying`);
+            throw new TryAgain(why);
+          }
+          throw new Failure(`cannot reach ${this.connection.url} (${why}); check the URL (imgctl config) and your network`);
         }
-        throw new Failure(`cannot reach ${this.connection.url} (${why}); check the URL (imgctl config) and your network`);
-      }
-      const text = await res.text();
-      this.options.log?.(`${method} ${url.pathname}${url.search} -> ${res.status} (${Math.round(performance.now() - started)} ms)`);
-      if (idempotent && attempt < 4 && [502, 503, 504].includes(res.status)) {
-        await sleep(250 * 2 ** (attempt - 1));
-        continue;
-      }
-      let parsed: Envelope<T> | undefined;
-      try {
-        parsed = JSON.parse(text) as Envelope<T>;
-      } catch {
-        parsed = undefined;
-      }
-      if (!parsed || typeof parsed !== 'object' || typeof parsed.success !== 'boolean') {
-        throw new RequestRefused(res.status, `HTTP ${res.status} from ${url.pathname}, not the API's JSON: ${this.excerpt(text)}`);
-      }
-      if (!res.ok || !parsed.success) {
-        throw new RequestRefused(res.status, parsed.reason ?? `HTTP ${res.status}`);
-      }
-      return parsed;
+        const text = await res.text();
+        this.options.log?.(`${method} ${url.pathname}${url.search} -> ${res.status} (${Math.round(performance.now() - started)} ms)`);
+        if (!last && [502, 503, 504].includes(res.status)) throw new TryAgain(`HTTP ${res.status}`);
+        return { res, text };
+      },
+      { retries: READ_RETRIES, baseMs: 250, maxMs: 2000, isRetryable: (error) => error instanceof TryAgain },
+    );
+    let parsed: Envelope<T> | undefined;
+    try {
+      parsed = JSON.parse(text) as Envelope<T>;
+    } catch {
+      parsed = undefined;
     }
+    if (!parsed || typeof parsed !== 'object' || typeof parsed.success !== 'boolean') {
+      throw new RequestRefused(res.status, `HTTP ${res.status} from ${url.pathname}, not the API's JSON: ${this.excerpt(text)}`);
+    }
+    if (!res.ok || !parsed.success) {
+      throw new RequestRefused(res.status, parsed.reason ?? `HTTP ${res.status}`);
+    }
+    return parsed;
   }
 
   /**

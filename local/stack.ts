@@ -9,6 +9,7 @@ import { resolve as resolvePath, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Event } from 'aws-lambda';
 import { CONTENT_PREFIX } from '../functions/core/db/schema.js';
+import { retry } from '../functions/core/retry.js';
 import { API_BASE } from '../functions/routes.js';
 import { startDynamoDbLocal } from './dynamodb.js';
 import { LocalStackError } from './errors.js';
@@ -187,13 +188,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
  * do the same, so a transient failure locally behaves as it would on AWS.
  */
 async function invokeAsync(invoke: () => Promise<unknown>): Promise<void> {
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    try {
-      await invoke();
-      return;
-    } catch (error) {
-      console.error(`hasher: invocation ${attempt} of 3 failed:`, error);
-      if (attempt < 3) await new Promise((r) => setTimeout(r, 200 * attempt));
-    }
-  }
+  await retry(
+    async (attempt) => {
+      try {
+        await invoke();
+      } catch (error) {
+        console.error(`hasher: invocation ${attempt + 1} of 3 failed:`, error);
+        throw error;
+      }
+    },
+    { retries: 2, baseMs: 200, maxMs: 1000 },
+  ).catch(() => undefined); // Logged above; on AWS the event would go to the failure queue.
 }

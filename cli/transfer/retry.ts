@@ -1,4 +1,5 @@
-/** Retries with exponential backoff and full jitter, a small worker pool and a semaphore. */
+/** Retries of transfers (the shared backoff of functions/core/retry.ts), a small worker pool and a semaphore. */
+import { retry } from '../../functions/core/retry.js';
 import { isRetryable } from './http.js';
 
 export interface RetryOptions {
@@ -8,25 +9,21 @@ export interface RetryOptions {
   baseMs?: number;
   log?: (line: string) => void;
   what: string;
-  /** Runs before the next attempt (e.g. renew an expired URL). */
+  /** Runs before the next attempt, as its wait begins (e.g. renew an expired URL). */
   beforeRetry?: (error: unknown) => Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  const base = options.baseMs ?? 500;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (error) {
-      if (attempt >= options.retries || !isRetryable(error)) throw error;
-      const wait = Math.random() * Math.min(20_000, base * 2 ** attempt);
-      options.log?.(`${options.what}: ${(error as Error).message}; retry ${attempt + 1}/${options.retries} in ${Math.round(wait)} ms`);
-      await sleep(wait);
+export function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  return retry(fn, {
+    retries: options.retries,
+    baseMs: options.baseMs ?? 500,
+    maxMs: 20_000,
+    isRetryable,
+    onRetry: async (error, n, wait) => {
+      options.log?.(`${options.what}: ${(error as Error).message}; retry ${n}/${options.retries} in ${Math.round(wait)} ms`);
       await options.beforeRetry?.(error);
-    }
-  }
+    },
+  });
 }
 
 /** Runs `work` on every item with at most `concurrency` at a time; the first error stops new work. */
