@@ -6,7 +6,6 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
-import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { ServiceConfig } from './config.js';
 import type { Api } from './constructs/api.js';
 import type { Auth } from './constructs/auth.js';
@@ -22,12 +21,12 @@ const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf32
  * that calls it.
  */
 export interface NagScope extends IConstruct {
-  readonly config: ServiceConfig;
-  readonly storage: Storage;
-  readonly auth: Auth;
-  readonly api: Api;
-  readonly functions: Readonly<Record<'records' | 'content' | 'hasher' | 'sweeper', ServiceFunction>>;
-  readonly failureQueue: Queue;
+  readonly config: { readonly auth: ServiceConfig['auth'] };
+  readonly storage: Pick<Storage, 'bucket'>;
+  readonly auth: Pick<Auth, 'cognito'>;
+  readonly api: Pick<Api, 'defaultRoute'>;
+  readonly functions: Readonly<Record<'records' | 'content' | 'hasher' | 'sweeper', Pick<ServiceFunction, 'role'>>>;
+  readonly failureQueue: IConstruct;
 }
 
 export function addNagSuppressions(stack: NagScope): void {
