@@ -4,9 +4,9 @@
  * 502/503/504 on reads are retried a few times; writes are not (a write that
  * timed out may have happened).
  */
-import { retry } from '../functions/core/retry.js';
 import { Failure, RequestRefused } from './errors.js';
 import type { Connection } from './config.js';
+import { withRetry } from './transfer/retry.js';
 import type {
   ContentInfo,
   ContentStat,
@@ -54,7 +54,7 @@ export class Api {
       headers['content-type'] = 'application/json';
     }
     const idempotent = method === 'GET';
-    const { res, text } = await retry(
+    const { res, text } = await withRetry(
       async (attempt) => {
         const last = !idempotent || attempt >= READ_RETRIES;
         const started = performance.now();
@@ -64,10 +64,7 @@ export class Api {
         } catch (error) {
           const cause = (error as { cause?: { code?: string; message?: string } }).cause;
           const why = cause?.code ?? cause?.message ?? (error as Error).message;
-          if (!last) {
-            this.options.log?.(`${method} ${url.pathname}: ${why}; retrying`);
-            throw new TryAgain(why);
-          }
+          if (!last) throw new TryAgain(why);
           throw new Failure(`cannot reach ${this.connection.url} (${why}); check the URL (imgctl config) and your network`);
         }
         const text = await res.text();
@@ -75,7 +72,14 @@ export class Api {
         if (!last && [502, 503, 504].includes(res.status)) throw new TryAgain(`HTTP ${res.status}`);
         return { res, text };
       },
-      { retries: READ_RETRIES, baseMs: 250, maxMs: 2000, isRetryable: (error) => error instanceof TryAgain },
+      {
+        retries: READ_RETRIES,
+        baseMs: 250,
+        ...(this.options.log ? { log: this.options.log } : {}),
+        maxMs: 2000,
+        what: `${method} ${url.pathname}`,
+        isRetryable: (error) => error instanceof TryAgain,
+      },
     );
     let parsed: Envelope<T> | undefined;
     try {

@@ -1,29 +1,40 @@
-/** Retries of transfers (the shared backoff of functions/core/retry.ts), a small worker pool and a semaphore. */
-import { retry } from '../../functions/core/retry.js';
+/**
+ * imgctl's one retry loop (exponential backoff with full jitter), a small
+ * worker pool and a semaphore. imgctl builds from cli/ alone, so it keeps its
+ * own copy of the functions' retry (functions/core/retry.ts).
+ */
 import { isRetryable } from './http.js';
 
 export interface RetryOptions {
   /** Attempts after the first. */
   retries: number;
-  /** First backoff; doubles each time, capped at 20 s. */
+  /** First backoff; doubles each time, capped at maxMs (default 20 s). */
   baseMs?: number;
+  maxMs?: number;
+  /** Whether a failure is worth another attempt (default: the HTTP transfer rule of http.ts). */
+  isRetryable?: (error: unknown) => boolean;
   log?: (line: string) => void;
   what: string;
-  /** Runs before the next attempt, as its wait begins (e.g. renew an expired URL). */
+  /** Runs before the next attempt (e.g. renew an expired URL). */
   beforeRetry?: (error: unknown) => Promise<void>;
 }
 
-export function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  return retry(fn, {
-    retries: options.retries,
-    baseMs: options.baseMs ?? 500,
-    maxMs: 20_000,
-    isRetryable,
-    onRetry: async (error, n, wait) => {
-      options.log?.(`${options.what}: ${(error as Error).message}; retry ${n}/${options.retries} in ${Math.round(wait)} ms`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  const base = options.baseMs ?? 500;
+  const retryable = options.isRetryable ?? isRetryable;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (attempt >= options.retries || !retryable(error)) throw error;
+      const wait = Math.random() * Math.min(options.maxMs ?? 20_000, base * 2 ** attempt);
+      options.log?.(`${options.what}: ${(error as Error).message}; retry ${attempt + 1}/${options.retries} in ${Math.round(wait)} ms`);
+      await sleep(wait);
       await options.beforeRetry?.(error);
-    },
-  });
+    }
+  }
 }
 
 /** Runs `work` on every item with at most `concurrency` at a time; the first error stops new work. */
