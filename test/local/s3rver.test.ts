@@ -1,12 +1,10 @@
 /**
- * The local S3 (s3rver 3.7.1 + patches/s3rver+3.7.1.patch) driven by the real
+ * The local S3 (s3rver 3.7.1 with local/s3-store.ts and local/s3-operations.ts) driven by the real
  * AWS SDK v3, for the operations the content lifecycle relies on. Each test
  * asserts what S3 itself answers, so that code passing here behaves the same on AWS.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
-import { mkdtemp, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,6 +27,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startLocalS3, type LocalS3, type S3EventRecordLike } from '../../local/s3.js';
+import { LocalS3Store } from '../../local/s3-store.js';
 
 const BUCKET = 'images-test';
 const MiB = 1024 * 1024;
@@ -621,13 +620,7 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
 
   const objectFile = (key: string) => path.join(dir, BUCKET, `${key}._S3rver_object`);
   /** The local S3's store over the same directory, with nothing cached: a reader that has looked nothing up yet. */
-  const freshStore = () => {
-    const FilesystemStore = createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as new (root: string) => {
-      getObjectParts(bucket: string, fh: FileHandle, stat: BigIntStats): Promise<unknown>;
-      readObjectFile(bucket: string, objectPath: string, range: object): Promise<Readable>;
-    };
-    return new FilesystemStore(dir);
-  };
+  const freshStore = () => new LocalS3Store(dir);
   const partSets = async () => readdir(path.join(dir, BUCKET, '._S3rver_multipart')).catch(() => [] as string[]);
 
   it('the object file takes no space for the bytes; whole and ranged reads cross part boundaries', async () => {
@@ -791,7 +784,7 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
 
   it('a multipart object whose parts were lost (a data directory copied without them) is an error, never zeros', async () => {
     const { key } = await multipartObject('lost-parts');
-    const identity = await stat(objectFile(key), { bigint: true }).then((st) => `${st.ino}-${st.birthtimeNs}`);
+    const identity = LocalS3Store.fileIdentity(await stat(objectFile(key), { bigint: true }));
     await rm(path.join(dir, BUCKET, '._S3rver_multipart', identity), { recursive: true });
     await expect(freshStore().readObjectFile(BUCKET, objectFile(key), {})).rejects.toThrow(/parts are lost/);
   });
