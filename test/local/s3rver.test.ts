@@ -4,7 +4,7 @@
  * asserts what S3 itself answers, so that code passing here behaves the same on AWS.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -595,6 +595,7 @@ describe('objects', () => {
     const out = await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
     expect(out.$metadata.httpStatusCode).toBe(204);
     expect(eventsFor(key).map((r) => r.eventName)).toEqual(['ObjectCreated:Put', 'ObjectRemoved:Delete']);
+    expect(eventsFor(key).map((r) => r.s3.bucket.arn)).toEqual([`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}`]);
     await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({
       name: 'NotFound',
       $metadata: { httpStatusCode: 404 },
@@ -787,6 +788,21 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
     const identity = LocalS3Store.fileIdentity(await stat(objectFile(key), { bigint: true }));
     await rm(path.join(dir, BUCKET, '._S3rver_multipart', identity), { recursive: true });
     await expect(freshStore().readObjectFile(BUCKET, objectFile(key), {})).rejects.toThrow(/parts are lost/);
+  });
+
+  it('finds parts recorded under the former inode-and-birth-time name, and moves them under the current one', async () => {
+    const { key, data } = await multipartObject('legacy-identity');
+    const st = await stat(objectFile(key), { bigint: true });
+    const multipart = path.join(dir, BUCKET, '._S3rver_multipart');
+    const current = path.join(multipart, LocalS3Store.fileIdentity(st));
+    const legacy = path.join(multipart, `${st.ino}-${st.birthtimeNs}`);
+    await rename(current, legacy);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await freshStore().readObjectFile(BUCKET, objectFile(key), {})) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    expect((await readdir(multipart)).filter((d) => d === path.basename(current) || d === path.basename(legacy))).toEqual([
+      path.basename(current),
+    ]);
   });
 
   it('two completions of one upload at once: one object, the other answer NoSuchUpload', async () => {
