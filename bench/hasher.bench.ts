@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     const bundle = await buildChild('hash-child', dir);
     const nodePipelineBundle = await buildChild('node-pipeline', dir);
 
-    s3 = await spawnS3rver(join(dir, 's3'), [BUCKET]);
+    s3 = await spawnS3rver(join(dir, 's3'), BUCKET);
     const endpoint = s3.endpoint;
     const putStarted = performance.now();
     const putClient = localS3Client(endpoint);

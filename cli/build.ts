@@ -1,5 +1,5 @@
 /**
- * `npm run build:cli` (also run on install, after patch-package): bundles
+ * `npm run build:cli` (also run on install): bundles
  * imgctl (cli/main.ts) with esbuild into cli/dist/imgctl.mjs, and writes next
  * to it cli/dist/inputs.json, the project's own source files the bundle was
  * built from. The bin launcher runs the bundle only while none of them is

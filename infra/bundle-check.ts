@@ -1,6 +1,6 @@
 /**
  * Builds a function's bundle with esbuild's API, exactly as the construct
- * does, for the bundle-size test and the benchmark (not used by the CDK app).
+ * does, for the bundle tests and the benchmark (not used by the CDK app).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Bundling settings shared by the CDK construct, the bundle-size test and the
+ * Bundling settings shared by the CDK construct, the bundle test and the
  * benchmark, so all three measure the artefact that is actually deployed.
  */
 import { dirname, join, resolve } from 'node:path';
@@ -20,11 +20,6 @@ export const FUNCTION_NAMES = ['records', 'content', 'hasher', 'sweeper'] as con
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 export const entryOf = (name: FunctionName, dir: string = FUNCTIONS_DIR): string => join(dir, `${name}.ts`);
-
-/** Per-function goal for the minified bundle (source maps excluded): cold starts grow with it. */
-export const BUNDLE_SIZE_TARGET_BYTES = 300 * 1024;
-/** Beyond this a bundle has clearly regressed (a dependency no longer tree-shaken, say): tests fail. */
-export const BUNDLE_SIZE_LIMIT_BYTES = 2 * BUNDLE_SIZE_TARGET_BYTES;
 
 export { REQUIRE_BANNER };
 

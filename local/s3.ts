@@ -1,20 +1,22 @@
 /**
- * The local S3: s3rver 3.7.1 run in-process, patched (patches/s3rver+3.7.1.patch,
- * applied by `patch-package` on install) so that it speaks what the content
- * lifecycle needs: ListParts, AbortMultipartUpload, S3-like validation of
- * CompleteMultipartUpload and UploadPart, and `ObjectCreated:CompleteMultipartUpload`
- * events. As in S3, completing an upload does not rewrite its bytes: the object
+ * The local S3: s3rver 3.7.1 run in-process, as it ships, with a store and
+ * object operations of our own (local/s3-store.ts, local/s3-operations.ts) so
+ * that it speaks what the content lifecycle needs: ListParts,
+ * AbortMultipartUpload, S3-like validation of CompleteMultipartUpload and
+ * UploadPart, aws-chunked bodies and CRC32 checks, Range requests as S3 answers
+ * them, and `ObjectCreated:CompleteMultipartUpload` events. As in S3, completing an upload does not rewrite its bytes: the object
  * keeps its part files and reads stream across them, so a 50 GB image neither
  * waits for nor needs room for a second copy. The md5 of stored bytes (their
  * ETag) is computed on a worker thread, off the thread that serves requests.
  *
- * s3rver does not verify signatures (SigV4 is accepted as is), so any credentials
- * work; the SDK's conventional local pair is S3RVER / S3RVER.
+ * s3rver does not verify SigV4 signatures (only a presigned URL's expiry), so any
+ * credentials work; the SDK's conventional local pair is S3RVER / S3RVER.
  */
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import type { S3Event } from 'aws-lambda';
+import { localS3Operations } from './s3-operations.js';
+import { LocalS3Store } from './s3-store.js';
+import { S3rver, type S3rverInstance, type S3rverOptions } from './s3rver-modules.js';
 
 /**
  * What the local S3 emits: a whole S3 notification, `{Records: [record]}`, shaped
@@ -41,30 +43,25 @@ export interface LocalS3 {
   close(): Promise<void>;
 }
 
-/** The part of s3rver's (untyped, CommonJS) API used here. */
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-  on(event: 'event', listener: (event: S3EventRecordLike) => void): this;
+/**
+ * s3rver with the local S3's store and operations: the store replaces
+ * s3rver's own (same directory layout), and the operations' middleware goes
+ * right before s3rver's router (@koa/router's dispatch, which carries its
+ * `router`), the last middleware s3rver installs.
+ */
+function createS3rver(options: S3rverOptions): S3rverInstance {
+  const server = new S3rver(options);
+  const store = new LocalS3Store(options.directory);
+  server.store = server.context.store = store;
+  const routerAt = server.middleware.findIndex((fn) => 'router' in fn);
+  if (routerAt === -1) throw new Error("s3rver's router was not found among its middleware");
+  server.middleware.splice(routerAt, 0, localS3Operations(store) as (typeof server.middleware)[number]);
+  return server;
 }
-interface S3rverOptions {
-  address: string;
-  port: number;
-  directory: string;
-  silent: boolean;
-  configureBuckets: { name: string; configs?: string[] }[];
-  /** Off: with a host name that is not an IP, s3rver would take it as a bucket. */
-  vhostBuckets: boolean;
-}
-type S3rverConstructor = new (options: S3rverOptions) => S3rverInstance;
-
-const require = createRequire(import.meta.url);
 
 export async function startLocalS3(opts: StartLocalS3Options): Promise<LocalS3> {
-  const S3rver = require('s3rver') as S3rverConstructor;
   await mkdir(opts.directory, { recursive: true });
-
-  const server = new S3rver({
+  const server = createS3rver({
     address: '127.0.0.1',
     port: opts.port ?? 0,
     directory: opts.directory,
@@ -80,7 +77,7 @@ export async function startLocalS3(opts: StartLocalS3Options): Promise<LocalS3> 
       // A failing consumer must not break the S3 request that triggered the event:
       // s3rver emits synchronously from inside its request handler.
       try {
-        onEvent(event);
+        onEvent(withBucketArn(event as S3EventRecordLike));
       } catch (err) {
         process.emitWarning(`local S3 event consumer failed: ${String(err)}`);
       }
@@ -98,4 +95,10 @@ export async function startLocalS3(opts: StartLocalS3Options): Promise<LocalS3> 
       return closed;
     },
   };
+}
+
+/** s3rver's own events (ObjectRemoved:Delete, ObjectCreated:Copy) name the bucket `arn:aws:s3: : :<bucket>`; S3's ARN has no spaces. */
+function withBucketArn(event: S3EventRecordLike): S3EventRecordLike {
+  for (const record of event.Records) record.s3.bucket.arn = `arn:aws:s3:::${record.s3.bucket.name}`;
+  return event;
 }

@@ -1,5 +1,5 @@
 /**
- * A local S3 (s3rver) for benchmarks and tests: in this process with
+ * The local S3 (local/s3.ts) for benchmarks and tests: in this process with
  * `startS3rver`, or in a child process with `spawnS3rver` so that its CPU does
  * not compete with the code being measured.
  *
@@ -7,46 +7,23 @@
  * serves until its parent goes away, and reports its endpoint over IPC.
  */
 import { fork } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-
-interface S3rverOptions {
-  port: number;
-  address: string;
-  silent: boolean;
-  directory: string;
-  configureBuckets: { name: string }[];
-}
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverConstructor = new (options: S3rverOptions) => S3rverInstance;
-
-// s3rver ships no types; loading it through require keeps this typed without a global `declare module`.
-const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+import { startLocalS3 } from '../../local/s3.js';
 
 export interface LocalS3 {
   endpoint: string;
   close(): Promise<void>;
 }
 
-export async function startS3rver(directory: string, buckets: string[]): Promise<LocalS3> {
-  const server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory,
-    configureBuckets: buckets.map((name) => ({ name })),
-  });
-  const { port } = await server.run();
-  return { endpoint: `http://127.0.0.1:${port}`, close: () => server.close() };
+export async function startS3rver(directory: string, bucket: string): Promise<LocalS3> {
+  const s3 = await startLocalS3({ directory, bucket });
+  return { endpoint: s3.endpoint, close: () => s3.close() };
 }
 
 /** s3rver in a child process; it exits when closed or when this process dies. */
-export async function spawnS3rver(directory: string, buckets: string[]): Promise<LocalS3> {
-  const child = fork(fileURLToPath(import.meta.url), [directory, ...buckets], {
+export async function spawnS3rver(directory: string, bucket: string): Promise<LocalS3> {
+  const child = fork(fileURLToPath(import.meta.url), [directory, bucket], {
     // S3 serves from machines of its own; here the local S3 shares the two cores
     // with the code measured. Serving 1 GiB took it ~1.9 CPU-seconds with V8's
     // concurrent collector, mostly collecting the buffers of its reads, and
@@ -84,12 +61,12 @@ export function localS3Client(endpoint: string, config: S3ClientConfig = {}): S3
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [directory, ...buckets] = process.argv.slice(2);
-  if (!directory || !process.send) {
-    console.error('usage: forked with IPC, args <directory> <bucket>...');
+  const [directory, bucket] = process.argv.slice(2);
+  if (!directory || !bucket || !process.send) {
+    console.error('usage: forked with IPC, args <directory> <bucket>');
     process.exit(2);
   }
-  const s3 = await startS3rver(directory, buckets);
+  const s3 = await startS3rver(directory, bucket);
   // Die with the parent, whatever way it goes.
   process.on('disconnect', () => process.exit(0));
   process.send(s3.endpoint);

@@ -1,7 +1,7 @@
 /**
  * The artefacts Lambda runs: each function built by esbuild exactly as the CDK
- * stack builds it (minified ESM, the SDK inside with its patched schemas, the
- * env-only credential provider), loaded in a fresh Node process and invoked
+ * stack builds it (minified ESM, the SDK inside, the env-only credential
+ * provider), loaded in a fresh Node process and invoked
  * against the local stack. The rest of the suite runs the TypeScript sources;
  * this shows the bundles do the same work: records, an upload through presigned
  * URLs, a completion checked against S3 (ListParts, CompleteMultipartUpload),

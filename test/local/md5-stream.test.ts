@@ -1,22 +1,15 @@
 /**
  * The local S3's md5 of stored bytes (an ETag), computed on a worker thread
- * (s3rver/lib/md5-stream.js, added by patches/s3rver+3.7.1.patch): the same
+ * (local/md5-stream.ts): the same
  * digest as node:crypto for any size and chunking, also with many streams at
  * once, and a failed stream leaves nothing waiting.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
+import { Md5Stream } from '../../local/md5-stream.js';
 
-interface Md5StreamLike extends NodeJS.ReadWriteStream {
-  size: number;
-  md5: string | undefined;
-}
-const { Md5Stream } = createRequire(import.meta.url)('s3rver/lib/md5-stream.js') as {
-  Md5Stream: new () => Md5StreamLike;
-};
 
 const MiB = 1024 * 1024;
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');

@@ -1,12 +1,10 @@
 /**
- * The local S3 (s3rver 3.7.1 + patches/s3rver+3.7.1.patch) driven by the real
+ * The local S3 (s3rver 3.7.1 with local/s3-store.ts and local/s3-operations.ts) driven by the real
  * AWS SDK v3, for the operations the content lifecycle relies on. Each test
  * asserts what S3 itself answers, so that code passing here behaves the same on AWS.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { BigIntStats } from 'node:fs';
-import { mkdtemp, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdtemp, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,6 +27,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startLocalS3, type LocalS3, type S3EventRecordLike } from '../../local/s3.js';
+import { LocalS3Store } from '../../local/s3-store.js';
 
 const BUCKET = 'images-test';
 const MiB = 1024 * 1024;
@@ -596,6 +595,7 @@ describe('objects', () => {
     const out = await client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: key }));
     expect(out.$metadata.httpStatusCode).toBe(204);
     expect(eventsFor(key).map((r) => r.eventName)).toEqual(['ObjectCreated:Put', 'ObjectRemoved:Delete']);
+    expect(eventsFor(key).map((r) => r.s3.bucket.arn)).toEqual([`arn:aws:s3:::${BUCKET}`, `arn:aws:s3:::${BUCKET}`]);
     await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({
       name: 'NotFound',
       $metadata: { httpStatusCode: 404 },
@@ -621,13 +621,7 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
 
   const objectFile = (key: string) => path.join(dir, BUCKET, `${key}._S3rver_object`);
   /** The local S3's store over the same directory, with nothing cached: a reader that has looked nothing up yet. */
-  const freshStore = () => {
-    const FilesystemStore = createRequire(import.meta.url)('s3rver/lib/stores/filesystem.js') as new (root: string) => {
-      getObjectParts(bucket: string, fh: FileHandle, stat: BigIntStats): Promise<unknown>;
-      readObjectFile(bucket: string, objectPath: string, range: object): Promise<Readable>;
-    };
-    return new FilesystemStore(dir);
-  };
+  const freshStore = () => new LocalS3Store(dir);
   const partSets = async () => readdir(path.join(dir, BUCKET, '._S3rver_multipart')).catch(() => [] as string[]);
 
   it('the object file takes no space for the bytes; whole and ranged reads cross part boundaries', async () => {
@@ -791,9 +785,24 @@ describe('multipart objects keep their parts (completion copies no bytes)', () =
 
   it('a multipart object whose parts were lost (a data directory copied without them) is an error, never zeros', async () => {
     const { key } = await multipartObject('lost-parts');
-    const identity = await stat(objectFile(key), { bigint: true }).then((st) => `${st.ino}-${st.birthtimeNs}`);
+    const identity = LocalS3Store.fileIdentity(await stat(objectFile(key), { bigint: true }));
     await rm(path.join(dir, BUCKET, '._S3rver_multipart', identity), { recursive: true });
     await expect(freshStore().readObjectFile(BUCKET, objectFile(key), {})).rejects.toThrow(/parts are lost/);
+  });
+
+  it('finds parts recorded under the former inode-and-birth-time name, and moves them under the current one', async () => {
+    const { key, data } = await multipartObject('legacy-identity');
+    const st = await stat(objectFile(key), { bigint: true });
+    const multipart = path.join(dir, BUCKET, '._S3rver_multipart');
+    const current = path.join(multipart, LocalS3Store.fileIdentity(st));
+    const legacy = path.join(multipart, `${st.ino}-${st.birthtimeNs}`);
+    await rename(current, legacy);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await freshStore().readObjectFile(BUCKET, objectFile(key), {})) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+    expect((await readdir(multipart)).filter((d) => d === path.basename(current) || d === path.basename(legacy))).toEqual([
+      path.basename(current),
+    ]);
   });
 
   it('two completions of one upload at once: one object, the other answer NoSuchUpload', async () => {

@@ -30,7 +30,7 @@ describe('hashing against a local S3 (s3rver)', () => {
 
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'hashing-s3-'));
-    s3 = await startS3rver(directory, [BUCKET]);
+    s3 = await startS3rver(directory, BUCKET);
     const put = await localS3Client(s3.endpoint).send(new PutObjectCommand({ Bucket: BUCKET, Key: KEY, Body: data }));
     etag = put.ETag;
     client = createHashingS3Client({
