@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { spawnGuarded, type Guarded } from './children.js';
+import { describeExit, spawnGuarded, type Guarded } from './children.js';
 import { LocalStackError } from './errors.js';
 
 export interface LocalDynamoDb {
@@ -44,10 +44,79 @@ async function checkJava(): Promise<void> {
   }
 }
 
-export async function startDynamoDbLocal(options: { dataDir: string; port: number }): Promise<LocalDynamoDb> {
+export interface DynamoDbOptions {
+  dataDir: string;
+  port: number;
+  /** Told, in one line, each time Java dies on its own and is started again. */
+  onRestart?: (line: string) => void;
+  /** Told, in one line, when Java died and could not be brought back: the stack cannot go on. */
+  onFatal?: (line: string) => void;
+}
+
+/** Java dying more often than this is not transient: stop instead of restarting for ever. */
+const RESTARTS = 3;
+const RESTART_WINDOW_MS = 60_000;
+
+/**
+ * Starts Java and watches it. If it dies on its own (killed, out of memory),
+ * it is started again on the same data and port, which the handlers' clients
+ * already point at; after RESTARTS deaths within RESTART_WINDOW_MS, or a
+ * restart that fails, onFatal is told instead.
+ */
+export async function startDynamoDbLocal(options: DynamoDbOptions): Promise<LocalDynamoDb> {
   await checkJava();
   const dir = jarDirectory();
   await mkdir(options.dataDir, { recursive: true });
+  const endpoint = `http://127.0.0.1:${options.port}`;
+
+  let stopping = false;
+  let current = await launch(dir, options);
+  let restarting: Promise<void> | undefined;
+  const deaths: number[] = [];
+
+  const watch = (running: Running) => {
+    void running.child.exited.then((exit) => {
+      if (stopping) return;
+      const now = Date.now();
+      deaths.push(now);
+      while (deaths.length > 0 && deaths[0]! < now - RESTART_WINDOW_MS) deaths.shift();
+      const what = `DynamoDB Local ${describeExit(exit)} (last output: ${lastLine(running.output())})`;
+      if (deaths.length > RESTARTS) {
+        options.onFatal?.(`${what}, its ${deaths.length}th death within ${RESTART_WINDOW_MS / 1000} s: giving up`);
+        return;
+      }
+      options.onRestart?.(`${what}: starting it again on the same data`);
+      restarting = launch(dir, options).then(
+        async (next) => {
+          if (stopping) return next.child.stop();
+          current = next;
+          watch(next);
+        },
+        (error: unknown) => {
+          if (!stopping) options.onFatal?.(`${what}, and it did not start again: ${(error as Error).message}`);
+        },
+      );
+    });
+  };
+  watch(current);
+
+  return {
+    endpoint,
+    port: options.port,
+    stop: async () => {
+      stopping = true;
+      await restarting;
+      await current.child.stop();
+    },
+  };
+}
+
+interface Running {
+  child: Guarded;
+  output: () => string;
+}
+
+async function launch(dir: string, options: DynamoDbOptions): Promise<Running> {
   const child: Guarded = spawnGuarded(
     'java',
     [
@@ -70,9 +139,8 @@ export async function startDynamoDbLocal(options: { dataDir: string; port: numbe
   child.process.stdout?.on('data', keep);
   child.process.stderr?.on('data', keep);
 
-  const endpoint = `http://127.0.0.1:${options.port}`;
   const client = new DynamoDBClient({
-    endpoint,
+    endpoint: `http://127.0.0.1:${options.port}`,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
@@ -85,7 +153,7 @@ export async function startDynamoDbLocal(options: { dataDir: string; port: numbe
   } finally {
     client.destroy();
   }
-  return { endpoint, port: options.port, stop: () => child.stop() };
+  return { child, output: () => output };
 }
 
 async function waitUntilServing(client: DynamoDBClient, child: Guarded, output: () => string, dataDir: string) {

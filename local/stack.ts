@@ -3,7 +3,7 @@
  * to the same handlers that Lambda runs. The handlers find DynamoDB and S3
  * through the SDK's standard endpoint variables, set here for this process.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -35,6 +35,11 @@ export interface LocalStackOptions {
   urlExpirySeconds?: number;
   /** How often the sweeper runs (default hourly, as on AWS). */
   sweepIntervalSeconds?: number;
+  /**
+   * Told, in one line, when a part of the stack died and could not be brought
+   * back; the stack is then of no use and should be stopped. Default: stderr.
+   */
+  onFatal?: (line: string) => void;
 }
 
 export interface LocalStack {
@@ -56,6 +61,8 @@ export interface LocalStack {
 /** The hasher's deadline on Lambda, mirrored so the local run fails the same way. */
 const HASHER_TIMEOUT_MS = 15 * 60 * 1000;
 const SWEEPER_TIMEOUT_MS = 5 * 60 * 1000;
+/** How long a stop waits for hasher invocations in flight: `npm start` must be gone within 10 s. */
+const STOP_GRACE_MS = 3_000;
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   // Lambda runs Node.js 22+; this machine's Node 20 is fine for the local stack.
@@ -63,23 +70,30 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dataDir = resolvePath(options.dataDir);
   const tableName = options.tableName ?? 'image-service';
   const bucket = options.bucket ?? 'image-service-content';
-  await mkdir(dataDir, { recursive: true }).catch((error: Error) => {
-    throw new LocalStackError(`cannot use ${dataDir} as the data directory (${error.message}); set DATA_DIR to a writable directory`);
-  });
   if (options.port !== 0) await assertPortFree(options.port, 'the API', 'PORT');
   if (options.dynamodbPort) await assertPortFree(options.dynamodbPort, 'DynamoDB Local', 'DYNAMODB_PORT');
   if (options.s3Port) await assertPortFree(options.s3Port, 'the local S3', 'S3_PORT');
-  const unlock = lockDataDir(dataDir);
-
-  const stops: (() => Promise<void> | void)[] = [unlock];
+  // The first directory this start creates, if any: a start that fails removes it again.
+  const created = await mkdir(dataDir, { recursive: true }).catch((error: Error) => {
+    throw new LocalStackError(`cannot use ${dataDir} as the data directory (${error.message}); set DATA_DIR to a writable directory`);
+  });
+  const stops: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
   };
+  try {
+    stops.push(lockDataDir(dataDir));
+  } catch (error) {
+    if (created) await rm(created, { recursive: true, force: true });
+    throw error;
+  }
   try {
     const keys = await loadOrCreateKeys(dataDir);
     const dynamo = await startDynamoDbLocal({
       dataDir: join(dataDir, 'dynamodb'),
       port: options.dynamodbPort || (await freePort()),
+      onRestart: (line) => console.error(line),
+      onFatal: options.onFatal ?? ((line) => console.error(line)),
     });
     stops.push(() => dynamo.stop());
 
@@ -173,12 +187,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         while (pending.size > 0) await Promise.allSettled([...pending]);
       },
       stop: async () => {
-        await Promise.allSettled([...pending]);
+        // A hash in flight may take minutes; hashing is safe to repeat, so a stop waits only briefly for it.
+        await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
         await stopAll();
       },
     };
   } catch (error) {
     await stopAll();
+    if (created) await rm(created, { recursive: true, force: true });
     throw error;
   }
 }

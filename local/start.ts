@@ -1,18 +1,64 @@
 /**
- * `npm start`: the whole service on this machine. Stops cleanly on Ctrl-C or
- * SIGTERM; if this process is killed outright, its children go with it.
+ * `npm start`: the whole service on this machine. Stops cleanly, within 10 s,
+ * on Ctrl-C, SIGTERM or SIGHUP, sent to this process or to the npm process
+ * that started it; if this process is killed outright, its children go with it.
+ *
+ * The script is `node --import tsx local/start.ts`, one process under npm's
+ * shell, rather than the tsx command, which runs the code in a second node
+ * process. npm passes SIGINT and SIGTERM on to its script but dies of SIGHUP
+ * (or SIGKILL) without a word, so under npm this process also watches its
+ * parent and stops when the parent is gone.
  */
 import { LocalStackError } from './errors.js';
 import { localSettings } from './settings.js';
 import { startLocalStack, type LocalStack } from './stack.js';
 
+/** How often the parent is checked; Node has no event for its death. */
+const PARENT_POLL_MS = 250;
+/** A stop that takes longer than this is cut short: the children die with us anyway. */
+const STOP_DEADLINE_MS = 8_000;
+
 async function main(): Promise<void> {
+  let stopping = false;
+  let starting: Promise<LocalStack> | undefined;
+  const stop = (why: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${why}: stopping`);
+    setTimeout(() => {
+      console.error(`npm start: stopping took over ${STOP_DEADLINE_MS / 1000} s; exiting`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    // A stop while starting waits for the start to finish (or fail, having cleaned up after itself).
+    void (starting ?? Promise.reject(new Error('not started')))
+      .then((stack) => stack.stop(), () => undefined)
+      .then(
+        () => process.exit(code),
+        (error: unknown) => {
+          console.error('npm start: stopping failed:', error);
+          process.exit(1);
+        },
+      );
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stop(signal, 0));
+  if (process.env['npm_lifecycle_event'] !== undefined) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) stop(`npm (pid ${parent}) is gone`, 0);
+    }, PARENT_POLL_MS).unref();
+  }
+
   let stack: LocalStack;
   try {
-    stack = await startLocalStack({
+    starting = startLocalStack({
       ...localSettings(),
       accessLog: (line) => console.log(line),
+      onFatal: (line) => {
+        console.error(`npm start: ${line}`);
+        stop('the stack cannot go on', 1);
+      },
     });
+    stack = await starting;
   } catch (error) {
     if (error instanceof LocalStackError) {
       console.error(`npm start: ${error.message}`);
@@ -20,22 +66,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: stopping`);
-    stack.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error('npm start: stopping failed:', error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  if (stopping) return; // a signal came while starting: stop() takes it from here
 
   // The token command finds the signing key in the data directory: name it when it is not the default.
   const dataDirEnv = process.env['DATA_DIR'] ? `DATA_DIR=${process.env['DATA_DIR']} ` : '';
