@@ -4,8 +4,8 @@
  * behind; start-up problems give one clear line, not a stack trace.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,10 +25,16 @@ interface Started {
   child: ChildProcess;
   apiUrl: string;
   output: () => string;
+  exit: Promise<number | null>;
 }
 
-function run(env: Record<string, string>): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts'], {
+/** `npm start` as the README says (`via: 'npm'`), or its script's node process alone. */
+function run(
+  env: Record<string, string>,
+  via: 'npm' | 'node' = 'node',
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  const [command, args] = via === 'npm' ? ['npm', ['start']] : [process.execPath, ['--import', 'tsx', 'local/start.ts']];
+  const child = spawn(command, args, {
     cwd: root,
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -40,18 +46,46 @@ function run(env: Record<string, string>): { child: ChildProcess; output: () => 
   return { child, output: () => output, exit };
 }
 
-async function start(dataDir: string): Promise<Started> {
-  const { child, output, exit } = run({ DATA_DIR: dataDir });
+async function start(dataDir: string, via: 'npm' | 'node' = 'node'): Promise<Started> {
+  const { child, output, exit } = run({ DATA_DIR: dataDir }, via);
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const m = /Image Service is up: (\S+)/.exec(output());
-    if (m?.[1]) return { child, apiUrl: m[1], output };
+    if (m?.[1]) return { child, apiUrl: m[1], output, exit };
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
   await exit;
   throw new Error(`npm start did not come up:\n${output()}`);
+}
+
+/** Is something accepting connections on 127.0.0.1:port? */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The node process npm runs the script in (npm execs it, so it is npm's child). */
+function scriptPid(npmPid: number): number {
+  const pids = execFileSync('pgrep', ['-P', String(npmPid), '-f', 'local/start.ts']).toString().trim().split('\n');
+  expect(pids).toHaveLength(1);
+  return Number(pids[0]);
 }
 
 function token(dataDir: string, ...args: string[]): string {
@@ -81,7 +115,40 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
-describe('npm start', () => {
+// Each of these starts Java; on a busy machine that alone takes tens of seconds.
+describe('npm start', { timeout: 240_000 }, () => {
+  // What service managers, `timeout` and CI runners do: signal the npm process itself, then wait 10 s.
+  it.each(['SIGTERM', 'SIGHUP'] as const)('%s to npm\'s own pid stops everything within 10 s', async (signal) => {
+    const dataDir = tempDir();
+    const npm = await start(dataDir, 'npm');
+    const node = scriptPid(npm.child.pid!);
+    const ports = [/Image Service is up: http:\/\/127\.0\.0\.1:(\d+)/, /DynamoDB: +http:\/\/127\.0\.0\.1:(\d+)/, /S3: +http:\/\/127\.0\.0\.1:(\d+)/].map(
+      (re) => Number(re.exec(npm.output())?.[1]),
+    );
+    expect(ports.every((p) => p > 0)).toBe(true);
+    expect(javaFor(dataDir)).toHaveLength(1);
+    expect(existsSync(join(dataDir, 'stack.pid'))).toBe(true);
+
+    npm.child.kill(signal);
+    const state = async () => ({
+      npmEnded: npm.child.exitCode !== null || npm.child.signalCode !== null,
+      scriptAlive: alive(node),
+      java: javaFor(dataDir),
+      lock: existsSync(join(dataDir, 'stack.pid')),
+      listening: (await Promise.all(ports.map(listening))).includes(true),
+    });
+    const stopped = { npmEnded: true, scriptAlive: false, java: [], lock: false, listening: false };
+    const deadline = Date.now() + 10_000;
+    let now = await state();
+    while (JSON.stringify(now) !== JSON.stringify(stopped) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      now = await state();
+    }
+    expect(now).toEqual(stopped);
+    for (const port of ports) expect(await listening(port)).toBe(false);
+    expect(npm.output()).toMatch(signal === 'SIGTERM' ? /SIGTERM: stopping/ : /npm \(pid \d+\) is gone: stopping/);
+  });
+
   it('keeps data across a restart, and SIGTERM stops everything', async () => {
     const dataDir = tempDir();
     const first = await start(dataDir);
@@ -128,26 +195,74 @@ describe('npm start', () => {
     expect(await until(() => javaFor(dataDir).length === 0, 15_000)).toBe(true);
   });
 
-  it('says in one line that the port is taken', async () => {
+  it('starts a DynamoDB Local that died on its own again, on the same data', async () => {
+    const dataDir = tempDir();
+    const started = await start(dataDir);
+    try {
+      const admin = token(dataDir, '--user', 'ops', '--admin');
+      const headers = { authorization: `Bearer ${admin}` };
+      const created = await fetch(`${started.apiUrl}/images`, { method: 'POST', headers, body: JSON.stringify({ name: 'Survivor' }) });
+      expect(created.status).toBe(201);
+      const [java] = javaFor(dataDir);
+      process.kill(Number(java), 'SIGKILL');
+      expect(await until(() => /DynamoDB Local killed by SIGKILL \(.*\): starting it again on the same data/.test(started.output()), 10_000)).toBe(true);
+      // Requests fail while Java starts; then the image made before the kill is there again.
+      let status = 0;
+      for (const deadline = Date.now() + 60_000; status !== 200 && Date.now() < deadline; ) {
+        status = (await fetch(`${started.apiUrl}/image/Survivor`, { headers })).status;
+        if (status !== 200) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(status).toBe(200);
+      expect(javaFor(dataDir)).toHaveLength(1);
+      expect(javaFor(dataDir)).not.toContain(java);
+    } finally {
+      started.child.kill('SIGTERM');
+      await started.exit;
+    }
+    expect(javaFor(dataDir)).toEqual([]);
+  });
+
+  it('stops with one line when DynamoDB Local dies and cannot be started again', async () => {
+    const dataDir = tempDir();
+    const started = await start(dataDir);
+    const [first] = javaFor(dataDir);
+    process.kill(Number(first), 'SIGKILL');
+    // Kill its replacement before it serves: the restart fails, and the stack gives up.
+    expect(await until(() => javaFor(dataDir).some((pid) => pid !== first), 15_000)).toBe(true);
+    for (const pid of javaFor(dataDir)) process.kill(Number(pid), 'SIGKILL');
+    expect(await started.exit).toBe(1);
+    const fatal = started.output().split('\n').filter((line) => line.startsWith('npm start: '));
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatch(/^npm start: DynamoDB Local killed by SIGKILL \(last output: .*\), and it did not start again: DynamoDB Local stopped at start: /);
+    expect(javaFor(dataDir)).toEqual([]);
+    expect(existsSync(join(dataDir, 'stack.pid'))).toBe(false);
+  });
+
+  it('says in one line that the port is taken, and leaves no new data directory', async () => {
     const server = createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      const { exit, output } = run({ DATA_DIR: tempDir(), PORT: String(port) });
+      const dataDir = join(tempDir(), 'new', 'data');
+      const { exit, output } = run({ DATA_DIR: dataDir, PORT: String(port) });
       expect(await exit).toBe(1);
       expect(output().trim()).toBe(`npm start: port ${port} for the API is already in use: stop what uses it or choose another with PORT=<port>`);
+      expect(existsSync(join(dataDir, '..'))).toBe(false);
     } finally {
       server.close();
     }
   });
 
-  it('says in one line that Java is missing', async () => {
+  it('says in one line that Java is missing, and leaves no new data directory', async () => {
     const bin = tempDir();
     symlinkSync(process.execPath, join(bin, 'node'));
     symlinkSync(execFileSync('sh', ['-c', 'command -v sh']).toString().trim(), join(bin, 'sh'));
-    const { exit, output } = run({ DATA_DIR: tempDir(), PATH: bin });
+    const parent = tempDir();
+    const { exit, output } = run({ DATA_DIR: join(parent, 'new', 'data'), PATH: bin });
     expect(await exit).toBe(1);
     expect(output().trim()).toMatch(/^npm start: Java 17 or newer is needed for DynamoDB Local and none was found: install it/);
+    // The start made new/data (and its lock) before it found no Java: it takes them away again.
+    expect(existsSync(join(parent, 'new'))).toBe(false);
   });
 
   it('says in one line that the data directory is corrupt', async () => {
