@@ -83,11 +83,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   };
   try {
     stops.push(lockDataDir(dataDir));
-  } catch (error) {
-    if (created) await rm(created, { recursive: true, force: true });
-    throw error;
-  }
-  try {
     const keys = await loadOrCreateKeys(dataDir);
     const dynamo = await startDynamoDbLocal({
       dataDir: join(dataDir, 'dynamodb'),
