@@ -34,13 +34,6 @@ export function addNagSuppressions(stack: NagScope): void {
     Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
 
   const bucketLogicalId = Stack.of(stack).getLogicalId(stack.storage.bucket.node.defaultChild as CfnBucket);
-  for (const fn of Object.values(stack.functions)) {
-    ack(
-      fn.role,
-      'IAM5[Resource::*]',
-      'Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
-    );
-  }
   for (const fn of [stack.functions.content, stack.functions.hasher, stack.functions.sweeper]) {
     ack(
       fn.role,
@@ -56,9 +49,9 @@ export function addNagSuppressions(stack: NagScope): void {
   );
 
   ack(
-    stack.api.defaultRoute,
-    'APIG4',
-    'The $default route only catches paths that match no API route, so the records function can answer 404 in the API envelope; it reads and changes nothing.',
+    stack.sweepDeadLetters,
+    'SQS3',
+    "This queue is itself the dead-letter queue of the sweeper's schedule (EventBridge target); it needs no DLQ of its own.",
   );
 
   const { cognito } = stack.auth;
