@@ -187,6 +187,10 @@ export class ImageServiceStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.baseUrl, description: 'Base URL of the Image API' });
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName, description: 'Content bucket' });
+    new CfnOutput(this, 'AccessLogsBucketName', {
+      value: this.storage.accessLogsBucket.bucketName,
+      description: "The content bucket's server access logs",
+    });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'DynamoDB table' });
     new CfnOutput(this, 'FailureQueueUrl', {
       value: this.failureQueue.queueUrl,

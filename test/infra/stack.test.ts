@@ -661,6 +661,7 @@ describe('alarms, dashboard and outputs', () => {
       'UserPoolId',
       'UserPoolClientId',
       'BucketName',
+      'AccessLogsBucketName',
       'TableName',
       'FailureQueueUrl',
       'HasherFunctionName',
