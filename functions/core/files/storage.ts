@@ -39,7 +39,7 @@ export interface UrlLifetime {
   expires: number;
 }
 
-/** Below this, a URL is not worth handing out: the caller should retry on fresh credentials. */
+/** A URL the credentials would cut below this is not worth handing out: the caller retries on fresh ones. */
 const MIN_URL_SECONDS = 60;
 
 /**
@@ -55,7 +55,8 @@ export async function urlLifetime(): Promise<UrlLifetime> {
   const asked = config.uploadUrlExpirySeconds;
   const left = credentials.expiration === undefined ? asked : Math.floor((credentials.expiration.getTime() - now) / 1000);
   const seconds = Math.min(asked, left);
-  if (seconds < MIN_URL_SECONDS) {
+  // Only the credentials' cut can make a URL too short to use; a short configured lifetime is a choice.
+  if (left < asked && left < MIN_URL_SECONDS) {
     throw new ServiceError('unavailable', 'the service is renewing its credentials; retry in a few seconds');
   }
   return { seconds, expires: Math.floor(now / 1000) + seconds };
