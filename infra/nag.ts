@@ -7,7 +7,6 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 import type { ServiceConfig } from './config.js';
-import type { Api } from './constructs/api.js';
 import type { Auth } from './constructs/auth.js';
 import type { ServiceFunction } from './constructs/service-function.js';
 import { CONTENT_PREFIX, type Storage } from './constructs/storage.js';
@@ -24,9 +23,9 @@ export interface NagScope extends IConstruct {
   readonly config: { readonly auth: ServiceConfig['auth'] };
   readonly storage: Pick<Storage, 'bucket'>;
   readonly auth: Pick<Auth, 'cognito'>;
-  readonly api: Pick<Api, 'defaultRoute'>;
   readonly functions: Readonly<Record<'records' | 'content' | 'hasher' | 'sweeper', Pick<ServiceFunction, 'role'>>>;
   readonly failureQueue: IConstruct;
+  readonly sweepDeadLetters: IConstruct;
 }
 
 export function addNagSuppressions(stack: NagScope): void {
