@@ -60,7 +60,7 @@ describe('context settings', () => {
   });
 });
 
-describe('stack variants', () => {
+describe('stack variants', { timeout: 180_000 }, () => {
   it('with jwtIssuer: no user pool, the authorizer trusts the given issuer and audience', () => {
     const { template } = buildStack({
       context: { jwtIssuer: 'https://login.example.org/realms/cluster', jwtAudience: 'image-service', groupsClaim: 'groups', userClaim: 'preferred_username' },

@@ -196,7 +196,7 @@ describe('functions', () => {
     }
   });
 
-  it('Powertools service name and metrics namespace come from the stack config', () => {
+  it('Powertools service name and metrics namespace come from the stack config', { timeout: 180_000 }, () => {
     const custom = buildStack({ context: { serviceName: 'boot-images', metricsNamespace: 'Cluster/BootImages' } });
     for (const fn of Object.values(custom.template.findResources('AWS::Lambda::Function'))) {
       const vars = (fn.Properties as { Environment?: { Variables: Record<string, unknown> } }).Environment?.Variables;
@@ -205,7 +205,7 @@ describe('functions', () => {
     }
   });
 
-  it('hasher: reserved concurrency, so a flood of uploads cannot take what the API needs', () => {
+  it('hasher: reserved concurrency, so a flood of uploads cannot take what the API needs', { timeout: 180_000 }, () => {
     expect(props('AWS::Lambda::Function', ids.hasher).ReservedConcurrentExecutions).toBe(10);
     for (const name of ['records', 'content', 'sweeper'] as const) {
       expect(props('AWS::Lambda::Function', ids[name]).ReservedConcurrentExecutions).toBeUndefined();
@@ -509,7 +509,7 @@ describe('HTTP API', () => {
     expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', routeKey: '$context.routeKey' });
   });
 
-  it('stage throttling comes from context', () => {
+  it('stage throttling comes from context', { timeout: 180_000 }, () => {
     const custom = buildStack({ context: { throttleRateLimit: '20', throttleBurstLimit: '40' } }).template;
     const stage = Object.values(custom.findResources('AWS::ApiGatewayV2::Stage'))[0]?.Properties as Record<string, unknown>;
     expect(stage.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 });
@@ -586,7 +586,7 @@ describe('alarms, dashboard and outputs', () => {
     });
   });
 
-  it('subscribes alarmEmail to the topic when given, and nothing otherwise', () => {
+  it('subscribes alarmEmail to the topic when given, and nothing otherwise', { timeout: 180_000 }, () => {
     expect(template.findResources('AWS::SNS::Subscription')).toEqual({});
     const withEmail = buildStack({ context: { alarmEmail: 'ops@example.org' } });
     withEmail.template.hasResourceProperties('AWS::SNS::Subscription', {
