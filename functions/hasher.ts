@@ -11,6 +11,7 @@ import type { Context, S3Event } from 'aws-lambda';
 import { config } from './core/config.js';
 import { logger } from './core/logger.js';
 import { metrics } from './core/metrics.js';
+import { uploadMetric } from './core/metric-names.js';
 import { createHashingS3Client } from './core/hashing/index.js';
 import { finishUpload, type Outcome } from './core/uploads/finish.js';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -39,7 +40,7 @@ export const handler = middy<S3Event, Outcome[], Error, Context>()
       });
       logger.info('upload processed', { key, outcome });
       // One count per outcome: ready, failed (bad checksum, superseded, too large), duplicate, unknown.
-      metrics.addMetric(`Uploads_${outcome}`, MetricUnit.Count, 1);
+      metrics.addMetric(uploadMetric(outcome), MetricUnit.Count, 1);
       outcomes.push(outcome);
     }
     return outcomes;

@@ -17,6 +17,8 @@ export type AuthConfig =
 export interface ServiceConfig {
   readonly stackName: string;
   readonly serviceName: string;
+  /** CloudWatch namespace of the functions' own metrics (Powertools). */
+  readonly metricsNamespace: string;
   readonly auth: AuthConfig;
   readonly adminGroup: string;
   readonly groupsClaim: string;
@@ -32,9 +34,12 @@ export interface ServiceConfig {
   readonly hasherConcurrency: number;
   readonly hasherRangeSize: number;
   readonly hasherRetryAttempts: number;
+  /** Concurrent hasher runs at most; the rest of the account's concurrency stays with the API. */
+  readonly hasherReservedConcurrency: number;
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
-  readonly alarmTopicArn: string | undefined;
+  /** Subscribed by email to the alarm topic when given. */
+  readonly alarmEmail: string | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -42,6 +47,7 @@ const MIB = 1024 * 1024;
 export const DEFAULTS = {
   stackName: 'ImageService',
   serviceName: 'image-service',
+  metricsNamespace: 'ImageService',
   mfa: 'optional',
   adminGroup: 'admins',
   groupsClaim: 'cognito:groups',
@@ -57,8 +63,9 @@ export const DEFAULTS = {
   hasherConcurrency: 8,
   hasherRangeSize: 16 * MIB,
   hasherRetryAttempts: 2,
-  throttleRateLimit: 50,
-  throttleBurstLimit: 100,
+  hasherReservedConcurrency: 10,
+  throttleRateLimit: 100,
+  throttleBurstLimit: 200,
 } as const satisfies Partial<Record<keyof ServiceConfig | 'mfa', unknown>>;
 
 /** The values CloudWatch Logs accepts for a retention period. */
@@ -138,6 +145,7 @@ export function loadConfig(node: Node): ServiceConfig {
   const config: ServiceConfig = {
     stackName: ctx.string('stackName', DEFAULTS.stackName, /^[A-Za-z][A-Za-z0-9-]{0,127}$/),
     serviceName: ctx.string('serviceName', DEFAULTS.serviceName, /^[a-z][a-z0-9-]{0,39}$/),
+    metricsNamespace: ctx.string('metricsNamespace', DEFAULTS.metricsNamespace, /^[A-Za-z0-9._/#:-]{1,255}$/),
     auth: readAuth(ctx),
     adminGroup: ctx.string('adminGroup', DEFAULTS.adminGroup, /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u),
     groupsClaim: ctx.string('groupsClaim', DEFAULTS.groupsClaim, /^\S+$/),
@@ -158,10 +166,21 @@ export function loadConfig(node: Node): ServiceConfig {
     hasherRangeSize: ctx.int('hasherRangeSize', DEFAULTS.hasherRangeSize, MIB, 1024 * MIB),
     // Lambda's asynchronous invocation allows 0 to 2 retries.
     hasherRetryAttempts: ctx.int('hasherRetryAttempts', DEFAULTS.hasherRetryAttempts, 0, 2),
+    // Lambda keeps 100 of an account's concurrency unreserved; docs/deploy.md explains the numbers.
+    hasherReservedConcurrency: ctx.int('hasherReservedConcurrency', DEFAULTS.hasherReservedConcurrency, 1, 900),
+    // API Gateway's account-level quota per region is 10,000 requests/s with a burst of 5,000.
     throttleRateLimit: ctx.int('throttleRateLimit', DEFAULTS.throttleRateLimit, 1, 10_000),
     throttleBurstLimit: ctx.int('throttleBurstLimit', DEFAULTS.throttleBurstLimit, 1, 5_000),
-    alarmTopicArn: ctx.optionalString('alarmTopicArn'),
+    alarmEmail: ctx.optionalString('alarmEmail'),
   };
+  if (config.alarmEmail !== undefined && !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(config.alarmEmail)) {
+    throw new Error(`context alarmEmail: expected an email address, got ${JSON.stringify(config.alarmEmail)}`);
+  }
+  if (config.throttleBurstLimit < config.throttleRateLimit) {
+    throw new Error(
+      `context throttleBurstLimit (${config.throttleBurstLimit}) must be at least throttleRateLimit (${config.throttleRateLimit})`,
+    );
+  }
   // The hasher holds up to `concurrency` ranges in memory at once; refuse settings that cannot fit.
   const bufferedMb = (config.hasherConcurrency * config.hasherRangeSize) / MIB;
   if (bufferedMb > config.hasherMemoryMb / 2) {

@@ -1,7 +1,8 @@
 /**
  * The whole service in one stack: storage, auth, the three functions with
  * their grants, the HTTP API, the hasher's S3 notification with its failure
- * queue, alarms and outputs.
+ * queue, the sweeper's schedule with its dead-letter queue, alarms, a
+ * dashboard and outputs.
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -12,7 +13,7 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { ServiceConfig } from './config.js';
-import { Alarms } from './constructs/alarms.js';
+import { Monitoring } from './constructs/monitoring.js';
 import { Api } from './constructs/api.js';
 import { Auth } from './constructs/auth.js';
 import {
@@ -43,7 +44,9 @@ export class ImageServiceStack extends Stack {
   readonly api: Api;
   readonly functions: Readonly<Record<'records' | 'content' | 'hasher' | 'sweeper', ServiceFunction>>;
   readonly failureQueue: Queue;
-  readonly alarms: Alarms;
+  readonly sweepDeadLetters: Queue;
+  readonly sweepSchedule: Rule;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: ImageServiceStackProps) {
     super(scope, id, props);
@@ -114,6 +117,9 @@ export class ImageServiceStack extends Stack {
         HASHER_CONCURRENCY: String(config.hasherConcurrency),
         HASHER_RANGE_SIZE: String(config.hasherRangeSize),
       },
+      // A flood of uploads queues in Lambda's asynchronous invocation queue (events wait up
+      // to maxEventAge) instead of taking the concurrency the API needs.
+      reservedConcurrentExecutions: config.hasherReservedConcurrency,
       asyncInvoke: {
         retryAttempts: config.hasherRetryAttempts,
         maxEventAge: Duration.hours(6),
@@ -137,10 +143,23 @@ export class ImageServiceStack extends Stack {
     });
     grantTable(sweeper.function, table);
     grantContentObjects(sweeper.function, bucket, SWEEPER_OBJECT_ACTIONS);
-    new Rule(this, 'SweepSchedule', {
+    // EventBridge retries an invocation it could not deliver (throttled, service error), then
+    // parks the event here; the next hourly run does the same work, the queue says one was lost.
+    this.sweepDeadLetters = new Queue(this, 'SweepDeadLetters', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.sweepSchedule = new Rule(this, 'SweepSchedule', {
       description: 'Runs the sweeper hourly',
       schedule: Schedule.rate(Duration.hours(1)),
-      targets: [new LambdaFunction(sweeper.function, { retryAttempts: 2 })],
+      targets: [
+        new LambdaFunction(sweeper.function, {
+          retryAttempts: 4,
+          maxEventAge: Duration.minutes(50),
+          deadLetterQueue: this.sweepDeadLetters,
+        }),
+      ],
     });
 
     this.functions = { records, content, hasher, sweeper };
@@ -151,20 +170,27 @@ export class ImageServiceStack extends Stack {
       handlers: { records: records.function, content: content.function },
     });
 
-    this.alarms = new Alarms(this, 'Alarms', {
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config,
       functions: {
         records: records.function,
         content: content.function,
         hasher: hasher.function,
         sweeper: sweeper.function,
       },
+      hasherTimeout: HASHER_TIMEOUT,
       failureQueue: this.failureQueue,
+      sweepDeadLetters: this.sweepDeadLetters,
       httpApi: this.api.httpApi,
-      alarmTopicArn: config.alarmTopicArn,
+      table,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.baseUrl, description: 'Base URL of the Image API' });
     new CfnOutput(this, 'BucketName', { value: bucket.bucketName, description: 'Content bucket' });
+    new CfnOutput(this, 'AccessLogsBucketName', {
+      value: this.storage.accessLogsBucket.bucketName,
+      description: "The content bucket's server access logs",
+    });
     new CfnOutput(this, 'TableName', { value: table.tableName, description: 'DynamoDB table' });
     new CfnOutput(this, 'FailureQueueUrl', {
       value: this.failureQueue.queueUrl,
@@ -174,6 +200,11 @@ export class ImageServiceStack extends Stack {
       value: hasher.function.functionName,
       description: 'Re-invoke with a failed event to retry it',
     });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.topic.topicArn,
+      description: 'Every alarm notifies this topic; subscribe more endpoints to it',
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     if (this.auth.cognito) {
       new CfnOutput(this, 'UserPoolId', { value: this.auth.cognito.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.auth.cognito.client.userPoolClientId });

@@ -7,7 +7,6 @@ import { Stack, Validations } from 'aws-cdk-lib';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 import type { ServiceConfig } from './config.js';
-import type { Api } from './constructs/api.js';
 import type { Auth } from './constructs/auth.js';
 import type { ServiceFunction } from './constructs/service-function.js';
 import { CONTENT_PREFIX, type Storage } from './constructs/storage.js';
@@ -24,9 +23,9 @@ export interface NagScope extends IConstruct {
   readonly config: { readonly auth: ServiceConfig['auth'] };
   readonly storage: Pick<Storage, 'bucket'>;
   readonly auth: Pick<Auth, 'cognito'>;
-  readonly api: Pick<Api, 'defaultRoute'>;
   readonly functions: Readonly<Record<'records' | 'content' | 'hasher' | 'sweeper', Pick<ServiceFunction, 'role'>>>;
   readonly failureQueue: IConstruct;
+  readonly sweepDeadLetters: IConstruct;
 }
 
 export function addNagSuppressions(stack: NagScope): void {
@@ -34,13 +33,6 @@ export function addNagSuppressions(stack: NagScope): void {
     Validations.of(scope).acknowledge({ id: `AwsSolutions-${id}`, reason });
 
   const bucketLogicalId = Stack.of(stack).getLogicalId(stack.storage.bucket.node.defaultChild as CfnBucket);
-  for (const fn of Object.values(stack.functions)) {
-    ack(
-      fn.role,
-      'IAM5[Resource::*]',
-      'Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
-    );
-  }
   for (const fn of [stack.functions.content, stack.functions.hasher, stack.functions.sweeper]) {
     ack(
       fn.role,
@@ -56,9 +48,9 @@ export function addNagSuppressions(stack: NagScope): void {
   );
 
   ack(
-    stack.api.defaultRoute,
-    'APIG4',
-    'The $default route only catches paths that match no API route, so the records function can answer 404 in the API envelope; it reads and changes nothing.',
+    stack.sweepDeadLetters,
+    'SQS3',
+    "This queue is itself the dead-letter queue of the sweeper's schedule (EventBridge target); it needs no DLQ of its own.",
   );
 
   const { cognito } = stack.auth;

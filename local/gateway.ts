@@ -1,8 +1,10 @@
 /**
  * The local API Gateway: turns each HTTP request into an HTTP API payload 2.0
  * event, verifies the Bearer token as a JWT authorizer would, and calls the
- * same exported handler that Lambda runs. Requests that match no route go to
- * the `$default` route (the records function), unauthenticated, as on AWS.
+ * same exported handler that Lambda runs. Every route, `$default` included,
+ * is behind the authorizer, as on AWS: without a valid token the answer is
+ * 401 before any routing; with one, a request that matches no route goes to
+ * the `$default` route (the records function), which answers 404 or 405.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -52,17 +54,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Gatewa
   const method = (req.method ?? 'GET').toUpperCase();
   const match = matchRoute(method, url.pathname);
 
+  const auth = await authorize(req.headers.authorization, options.keys);
+  if ('reason' in auth) {
+    send(res, envelopeError(401, auth.reason, { 'www-authenticate': 'Bearer' }));
+    return;
+  }
+  const claims = auth.claims;
   let fn: ApiFunction = 'records';
   let key = '$default';
   let params: Record<string, string> | undefined;
-  let claims: Record<string, string | number | boolean | string[]> | undefined;
   if (match.kind === 'route') {
-    const auth = await authorize(req.headers.authorization, options.keys);
-    if ('reason' in auth) {
-      send(res, envelopeError(401, auth.reason, { 'www-authenticate': 'Bearer' }));
-      return;
-    }
-    claims = auth.claims;
     fn = match.route.fn;
     key = routeKey(match.route);
     params = match.params;

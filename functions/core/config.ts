@@ -33,6 +33,17 @@ function positiveInt(name: string, fallback: number): number {
 }
 
 export const config = {
+  /**
+   * Powertools' service name (log field, metric dimension). The stack sets it from its
+   * `serviceName` context; the alarms and dashboard use the same value.
+   */
+  get serviceName(): string {
+    return once('serviceName', () => optional('POWERTOOLS_SERVICE_NAME', 'image-service'));
+  },
+  /** CloudWatch namespace of our metrics; the stack sets it from its `metricsNamespace` context. */
+  get metricsNamespace(): string {
+    return once('metricsNamespace', () => optional('POWERTOOLS_METRICS_NAMESPACE', 'ImageService'));
+  },
   /** The single DynamoDB table holding images, names, files and uploads. */
   get tableName(): string {
     return once('tableName', () => required('TABLE_NAME'));

@@ -15,7 +15,7 @@ import { principalOf, type Principal } from './auth.js';
 import { fail, type HttpResult } from './envelope.js';
 import { errorToResponse } from './errors.js';
 
-/** What the local gateway and API Gateway both deliver; `authorizer` is absent on `$default`. */
+/** What the local gateway and API Gateway both deliver (every route has the JWT authorizer; the type keeps `authorizer` optional so a missing one is a 401, not a crash). */
 export type ApiEvent = Omit<APIGatewayProxyEventV2WithJWTAuthorizer, 'requestContext'> & {
   requestContext: Omit<APIGatewayProxyEventV2WithJWTAuthorizer['requestContext'], 'authorizer'> & {
     authorizer?: APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'];

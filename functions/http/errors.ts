@@ -2,8 +2,13 @@
  * The one place where failures become HTTP: domain errors keep their message;
  * AWS throttling and transient faults become 503 with a reason; anything else
  * is logged in full and answered with a bare 500 that leaks no internals.
+ * Every 5xx answered here is counted as a metric (ServerErrors), so failures
+ * that leave as well-formed envelopes still raise an alarm.
  */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ErrorKind } from '../core/errors.js';
+import { METRIC } from '../core/metric-names.js';
+import { metrics } from '../core/metrics.js';
 import { ServiceError } from '../core/errors.js';
 import { TransactionConflict } from '../core/db/transact.js';
 import { fail, type HttpResult } from './envelope.js';
@@ -38,6 +43,13 @@ export interface ErrorLog {
 }
 
 export function errorToResponse(error: unknown, log: ErrorLog): HttpResult {
+  const response = toResponse(error, log);
+  // Published at once (an API request has no other metric to flush with it).
+  if ((response.statusCode ?? 500) >= 500) metrics.singleMetric().addMetric(METRIC.serverErrors, MetricUnit.Count, 1);
+  return response;
+}
+
+function toResponse(error: unknown, log: ErrorLog): HttpResult {
   if (error instanceof ServiceError) return fail(STATUS[error.kind], error.message);
   if (error instanceof TransactionConflict) {
     return fail(409, 'another request changed the same data at the same time; retry');

@@ -1,8 +1,9 @@
 /**
- * The HTTP API: exactly the routes of functions/routes.ts, each behind the JWT
- * authorizer, plus an unauthenticated `$default` route that lets the records
- * function answer unknown paths with a 404 in the API's envelope. One stage,
- * throttled, with JSON access logs.
+ * The HTTP API: exactly the routes of functions/routes.ts plus `$default`,
+ * every one behind the JWT authorizer, so nothing invokes a Lambda without a
+ * valid token. `$default` lets the records function answer an unknown path
+ * (with a valid token) with a 404 in the API's envelope; without a token API
+ * Gateway answers 401 itself. One stage, throttled, with JSON access logs.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -68,12 +69,13 @@ export class Api extends Construct {
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: config.logRetentionDays,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
+      // Every route, $default included: a flood of requests stops here, before Lambda and DynamoDB.
       throttle: { rateLimit: config.throttleRateLimit, burstLimit: config.throttleBurstLimit },
       accessLogSettings: {
         destination: new LogGroupLogDestination(this.accessLogs),
@@ -97,11 +99,12 @@ export class Api extends Construct {
       this.routes.push(httpRoute);
     }
 
-    // No authorizer: unknown paths get the envelope's 404 rather than API Gateway's bare one.
+    // Unknown paths: with a valid token the envelope's 404 (or 405), without one API Gateway's 401.
     this.defaultRoute = new HttpRoute(this, 'DefaultRoute', {
       httpApi: this.httpApi,
       routeKey: HttpRouteKey.DEFAULT,
       integration: integrations.records,
+      authorizer: props.authorizer,
     });
 
     this.baseUrl = `${this.httpApi.apiEndpoint}${API_BASE}`;

@@ -1,8 +1,14 @@
 /**
  * The one Lambda construct: every function of the service gets the same
- * runtime, architecture, bundling, logging and tracing from here, and a role
- * of its own that starts with nothing but its log group; the stack adds the
- * few grants each function needs.
+ * runtime, architecture, bundling and logging from here, and a role of its
+ * own that starts with nothing but its log group; the stack adds the few
+ * grants each function needs.
+ *
+ * X-Ray tracing is off, on purpose and everywhere: HTTP APIs do not take part
+ * in X-Ray, and instrumenting the SDK clients (Powertools Tracer) would put
+ * aws-xray-sdk-core into every bundle's cold start for traces of a few
+ * DynamoDB calls. Latency is watched through API Gateway's and Lambda's own
+ * metrics and the structured logs (docs/deploy.md, "Watching it run").
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -37,6 +43,8 @@ export interface ServiceFunctionProps {
   readonly environment: Readonly<Record<string, string>>;
   /** For functions invoked asynchronously (S3 events): bounded retries and where failed events go. */
   readonly asyncInvoke?: AsyncInvokeOptions;
+  /** Concurrency set aside for (and limiting) this function. */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 export class ServiceFunction extends Construct {
@@ -48,9 +56,10 @@ export class ServiceFunction extends Construct {
     super(scope, id);
     const { config } = props;
 
+    // Logs outlive the stack: after a deletion they are still there to say what happened.
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: config.logRetentionDays,
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     // Our own role instead of the default one, which would carry the managed
@@ -71,11 +80,15 @@ export class ServiceFunction extends Construct {
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      tracing: Tracing.ACTIVE,
+      tracing: Tracing.DISABLED,
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
+      // Read by functions/core/config.ts; the alarms and dashboard use the same two values.
       environment: {
         POWERTOOLS_SERVICE_NAME: config.serviceName,
         POWERTOOLS_LOG_LEVEL: config.logLevel,
-        POWERTOOLS_METRICS_NAMESPACE: 'ImageService',
+        POWERTOOLS_METRICS_NAMESPACE: config.metricsNamespace,
         // Stack traces in the logs point into functions/*.ts, not the minified bundle.
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

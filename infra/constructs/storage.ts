@@ -19,6 +19,14 @@ import type { ServiceConfig } from '../config.js';
 // The table's names and the content prefix are the functions' own (functions/core/db/schema.ts).
 export { CONTENT_PREFIX, TABLE_SCHEMA } from '../../functions/core/db/schema.js';
 
+/**
+ * How far back the table can be restored (DynamoDB's maximum). Deleted or
+ * replaced content files stay in the bucket as noncurrent versions exactly as
+ * long, so a restored table still finds every file it refers to
+ * (docs/deploy.md, "Restoring the table").
+ */
+export const RECOVERY_WINDOW_DAYS = 35;
+
 export class Storage extends Construct {
   readonly table: Table;
   readonly bucket: Bucket;
@@ -30,7 +38,10 @@ export class Storage extends Construct {
     this.table = new Table(this, 'Table', {
       partitionKey: { name: TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      pointInTimeRecoverySpecification: {
+        pointInTimeRecoveryEnabled: true,
+        recoveryPeriodInDays: RECOVERY_WINDOW_DAYS,
+      },
       deletionProtection: true,
       timeToLiveAttribute: TABLE_SCHEMA.ttlAttribute,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -60,10 +71,19 @@ export class Storage extends Construct {
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'content-bucket/',
+      // The functions delete with plain DeleteObject: on a versioned bucket that leaves a
+      // delete marker and keeps the bytes as a noncurrent version for the recovery window.
+      versioned: true,
       lifecycleRules: [
         {
           id: 'abort-incomplete-multipart-uploads',
           abortIncompleteMultipartUploadAfter: Duration.days(config.abortIncompleteUploadDays),
+        },
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(RECOVERY_WINDOW_DAYS),
+          // A marker left with no version behind it is clutter that slows listings.
+          expiredObjectDeleteMarker: true,
         },
       ],
       // Browsers PUT parts straight to S3 and must read each part's ETag to complete the upload.

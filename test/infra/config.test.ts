@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import { DEFAULTS, loadConfig } from '../../infra/config.js';
 import { buildStack, cdkJson } from './helpers.js';
 
@@ -14,7 +15,7 @@ describe('context settings', () => {
     expect(load({})).toMatchObject({
       ...Object.fromEntries(Object.entries(DEFAULTS).filter(([k]) => k !== 'mfa')),
       auth: { kind: 'cognito', mfa: 'optional' },
-      alarmTopicArn: undefined,
+      alarmEmail: undefined,
     });
   });
 
@@ -43,6 +44,10 @@ describe('context settings', () => {
     [{ jwtIssuer: 'https://idp.example' }, /jwtAudience/],
     [{ jwtIssuer: 'http://idp.example', jwtAudience: 'a' }, /jwtIssuer/],
     [{ hasherConcurrency: 64, hasherRangeSize: 64 * 1024 * 1024 }, /hasherMemoryMb/],
+    [{ alarmEmail: 'ops' }, /alarmEmail/],
+    [{ throttleRateLimit: 100, throttleBurstLimit: 50 }, /throttleBurstLimit/],
+    [{ hasherReservedConcurrency: 0 }, /hasherReservedConcurrency/],
+    [{ metricsNamespace: 'has space' }, /metricsNamespace/],
   ])('rejects %j', (context, message) => {
     expect(() => load(context)).toThrow(message);
   });
@@ -55,7 +60,7 @@ describe('context settings', () => {
   });
 });
 
-describe('stack variants', () => {
+describe('stack variants', { timeout: 180_000 }, () => {
   it('with jwtIssuer: no user pool, the authorizer trusts the given issuer and audience', () => {
     const { template } = buildStack({
       context: { jwtIssuer: 'https://login.example.org/realms/cluster', jwtAudience: 'image-service', groupsClaim: 'groups', userClaim: 'preferred_username' },
@@ -71,8 +76,7 @@ describe('stack variants', () => {
     expect(Object.keys(template.findOutputs('*'))).not.toContain('UserPoolId');
   });
 
-  it('context reaches the resources: retention, lifecycle days, memory, retries, throttling, alarm topic', () => {
-    const topic = 'arn:aws:sns:eu-west-1:123456789012:ops';
+  it('context reaches the resources: retention, lifecycle days, memory, retries, throttling, alarm email', () => {
     const { template } = buildStack({
       context: {
         logRetentionDays: '30',
@@ -81,20 +85,22 @@ describe('stack variants', () => {
         hasherRetryAttempts: '1',
         throttleRateLimit: '10',
         throttleBurstLimit: '20',
-        alarmTopicArn: topic,
+        alarmEmail: 'ops@example.org',
+        hasherReservedConcurrency: '3',
         mfa: 'required',
       },
     });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     template.hasResourceProperties('AWS::S3::Bucket', {
-      LifecycleConfiguration: { Rules: [{ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 5 } }] },
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 5 } })]) },
     });
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 3008, Timeout: 900 });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 1 });
     template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 },
     });
-    template.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [topic] });
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.org' });
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 3 });
     template.hasResourceProperties('AWS::Cognito::UserPool', { MfaConfiguration: 'ON' });
   });
 });

@@ -4,7 +4,7 @@
  * file; the tests read the cloud assembly it leaves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,18 +41,34 @@ const isOurFunction = (r: Resource): boolean =>
   r.Type === 'AWS::Lambda::Function' && String(r.Properties?.Runtime).startsWith('nodejs');
 
 let out: string;
-let run: ReturnType<typeof spawnSync>;
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+let run: Run;
+
+/**
+ * Asynchronous, so the worker keeps answering vitest while synth runs for
+ * minutes on a busy machine (a blocked worker fails the run with RPC timeouts).
+ */
+function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env, timeout: timeoutMs });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
 let template: { Resources: Record<string, Resource> };
 
-beforeAll(() => {
+beforeAll(async () => {
   out = mkdtempSync(join(tmpdir(), 'image-service-synth-'));
   const started = Date.now();
-  run = spawnSync(process.execPath, [CLI, 'synth', '--no-notices', '--quiet', '--output', join(out, 'cdk.out')], {
-    cwd: REPO_ROOT,
-    env: offlineEnv(out),
-    encoding: 'utf8',
-    timeout: 240_000,
-  });
+  run = await runCli(['synth', '--no-notices', '--quiet', '--output', join(out, 'cdk.out')], offlineEnv(out), 240_000);
   console.log(`cdk synth: exit ${run.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (run.status === 0) {
     template = JSON.parse(readFileSync(join(out, 'cdk.out', 'ImageService.template.json'), 'utf8')) as typeof template;
@@ -65,8 +81,8 @@ afterAll(() => {
 
 describe('cdk synth (offline)', () => {
   it('succeeds without credentials, cdk-nag included', () => {
-    expect(run.status, `${String(run.stdout)}\n${String(run.stderr)}`).toBe(0);
-    expect(String(run.stderr)).not.toMatch(/AwsSolutions-\w+/);
+    expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stderr).not.toMatch(/AwsSolutions-\w+/);
   });
 
   it('produces an environment-agnostic template with our four functions', () => {

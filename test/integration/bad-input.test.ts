@@ -1,6 +1,6 @@
 /** Bad input: each gets a 4xx with a reason that says what was wrong, and nothing is written. */
 import { describe, expect, it } from 'vitest';
-import { call, createImage, uniqueName } from './api.js';
+import { call, createImage, stack, uniqueName } from './api.js';
 
 async function expectNoImageNamed(name: string): Promise<void> {
   expect((await call('GET', `/image/${encodeURIComponent(name)}`)).status).toBe(404);
@@ -91,10 +91,23 @@ describe('changes with bad bodies', () => {
 });
 
 describe('routes', () => {
-  it('answers an unknown route with 404 and a reason, even without a token', async () => {
-    const res = await call('GET', '/imagez', { token: null });
+  it('answers an unknown route with 404 and a reason, to a valid token', async () => {
+    const res = await call('GET', '/imagez', { token: stack().tokens.reader });
     expect(res.status).toBe(404);
     expect(res.body).toEqual({ success: false, reason: 'no such route: GET /api/v1/imagez (the API lives under /api/v1)' });
+  });
+
+  it('answers any path without a valid token with 401 first, as the JWT authorizer on $default does', async () => {
+    for (const path of ['/imagez', '/image/some-image']) {
+      for (const token of [null, 'not-a-jwt']) {
+        const res = await call('GET', path, { token });
+        expect(res.status, `${path} ${token}`).toBe(401);
+        expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      }
+    }
+    // Outside the API's base path too: nothing reaches a function without a token.
+    const outside = await fetch(new URL('/somewhere/else', stack().apiUrl));
+    expect(outside.status).toBe(401);
   });
 
   it('answers a known path with the wrong method with 405 and the allowed ones', async () => {

@@ -4,10 +4,8 @@
  * image delete). Releasing drops the refcnt in the same transaction as the
  * image write; the object goes when nothing refers to it.
  */
-import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { conflict, invalid, notFound } from '../errors.js';
-import { nowSeconds } from '../ids.js';
 import { retryWhileStale } from '../db/optimistic.js';
 import { ConditionFailed, writeAll } from '../db/transact.js';
 import type { ContentEntry, ImageItem } from '../images/model.js';
@@ -17,7 +15,7 @@ import { completionOrder } from '../uploads/model.js';
 import { collectFile } from '../files/collect.js';
 import { contentKey, type FileItem } from '../files/model.js';
 import { getFileItem, releaseFile } from '../files/repository.js';
-import { presignGet } from '../files/storage.js';
+import { presignGet, urlLifetime } from '../files/storage.js';
 
 export interface Content {
   image: ImageItem;
@@ -56,10 +54,11 @@ export const MAX_DOWNLOAD_PARTS = 1000;
 
 export async function downloadLink(imageId: string, parts?: number): Promise<DownloadLink> {
   const { image, file } = await contentOf(imageId);
-  const url = await presignGet(contentKey(file.uid), `${image.name}.${file.fmt}`);
+  const lifetime = await urlLifetime();
+  const url = await presignGet(contentKey(file.uid), `${image.name}.${file.fmt}`, lifetime);
   const link: DownloadLink = {
     url,
-    expires: Math.floor(nowSeconds() + config.uploadUrlExpirySeconds),
+    expires: lifetime.expires,
     size: file.size,
     chksum: file.chksum,
   };

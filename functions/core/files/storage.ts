@@ -15,6 +15,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { presignS3, s3 } from '../clients.js';
 import { config } from '../config.js';
+import { ServiceError } from '../errors.js';
 
 export interface StoredPart {
   part_number: number;
@@ -30,15 +31,46 @@ export async function createMultipart(key: string): Promise<string> {
   return out.UploadId;
 }
 
-export function presignPart(key: string, uploadId: string, partNumber: number): Promise<string> {
+/** How long URLs signed now will really work. */
+export interface UrlLifetime {
+  /** X-Amz-Expires. */
+  seconds: number;
+  /** When they stop working, epoch seconds: what the API returns as `expires`. */
+  expires: number;
+}
+
+/** A URL the credentials would cut below this is not worth handing out: the caller retries on fresh ones. */
+const MIN_URL_SECONDS = 60;
+
+/**
+ * A presigned URL dies with the credentials that signed it, whatever its
+ * X-Amz-Expires says (DESIGN.md, "Known traps"). So the lifetime is the
+ * configured one cut to the signing credentials' expiry, when the SDK knows
+ * it. The SDK refreshes credentials within 5 minutes of their expiry, so the
+ * cut only bites with short sessions; with none known, the configured value stands.
+ */
+export async function urlLifetime(): Promise<UrlLifetime> {
+  const credentials = await presignS3().config.credentials();
+  const now = Date.now();
+  const asked = config.uploadUrlExpirySeconds;
+  const left = credentials.expiration === undefined ? asked : Math.floor((credentials.expiration.getTime() - now) / 1000);
+  const seconds = Math.min(asked, left);
+  // Only the credentials' cut can make a URL too short to use; a short configured lifetime is a choice.
+  if (left < asked && left < MIN_URL_SECONDS) {
+    throw new ServiceError('unavailable', 'the service is renewing its credentials; retry in a few seconds');
+  }
+  return { seconds, expires: Math.floor(now / 1000) + seconds };
+}
+
+export function presignPart(key: string, uploadId: string, partNumber: number, lifetime: UrlLifetime): Promise<string> {
   return getSignedUrl(
     presignS3(),
     new UploadPartCommand({ Bucket: config.bucketName, Key: key, UploadId: uploadId, PartNumber: partNumber }),
-    { expiresIn: config.uploadUrlExpirySeconds },
+    { expiresIn: lifetime.seconds },
   );
 }
 
-export function presignGet(key: string, downloadName: string): Promise<string> {
+export function presignGet(key: string, downloadName: string, lifetime: UrlLifetime): Promise<string> {
   return getSignedUrl(
     presignS3(),
     new GetObjectCommand({
@@ -46,7 +78,7 @@ export function presignGet(key: string, downloadName: string): Promise<string> {
       Key: key,
       ResponseContentDisposition: `attachment; filename="${downloadName}"`,
     }),
-    { expiresIn: config.uploadUrlExpirySeconds },
+    { expiresIn: lifetime.seconds },
   );
 }
 

@@ -10,6 +10,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { config } from '../config.js';
 import { metrics } from '../metrics.js';
+import { METRIC } from '../metric-names.js';
 import { nowSeconds } from '../ids.js';
 import { keys } from '../db/schema.js';
 import { retryWhileStale, Stale } from '../db/optimistic.js';
@@ -52,7 +53,11 @@ export async function finishUpload(uploadId: string, options: FinishOptions): Pr
   try {
     result = await hash(session, options);
   } catch (error) {
-    if (error instanceof HashDeadlineError) return fail(session, error.message);
+    if (error instanceof HashDeadlineError) {
+      // The file is too big for one run at these settings: ours to fix, not the client's.
+      metrics.addMetric(METRIC.hashDeadlineExceeded, MetricUnit.Count, 1);
+      return fail(session, error.message);
+    }
     // Maybe a duplicate event finished first and the object is gone: then there is nothing to do.
     const now = await getUpload(uploadId);
     if (now?.state !== 'hashing') return 'duplicate';
@@ -84,8 +89,8 @@ async function hash(session: UploadItem, options: FinishOptions) {
     isRetryable: isRetryableS3Error,
     deadline: options.timeLeft,
   });
-  metrics.addMetric('HashedBytes', MetricUnit.Bytes, out.size);
-  metrics.addMetric('HashTime', MetricUnit.Milliseconds, out.stats.elapsedMs);
+  metrics.addMetric(METRIC.hashedBytes, MetricUnit.Bytes, out.size);
+  metrics.addMetric(METRIC.hashTime, MetricUnit.Milliseconds, out.stats.elapsedMs);
   return { sha1: out.sha1, size: out.size, mtime: head.LastModified.getTime() / 1000 };
 }
 

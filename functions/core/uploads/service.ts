@@ -233,13 +233,21 @@ export async function abortUpload(imageId: string, uploadId: string): Promise<Se
   return view({ ...session, state: 'aborted', reason: 'aborted by the client' });
 }
 
-async function urlsFor(session: UploadItem, done: StoredPart[]): Promise<PartUrl[]> {
+async function urlsFor(session: UploadItem, done: StoredPart[]): Promise<PartUrls> {
   const have = new Set(done.filter((p) => p.size === expectedPartSize(session, p.part_number)).map((p) => p.part_number));
   const missing: number[] = [];
   for (let n = 1; n <= session.part_count && missing.length < URLS_PER_CALL; n++) if (!have.has(n)) missing.push(n);
-  return Promise.all(
-    missing.map(async (n) => ({ part_number: n, url: await storage.presignPart(session.key, session.s3_upload_id, n) })),
+  // One lifetime for every URL of the answer, so its `expires` is true of each.
+  const lifetime = await storage.urlLifetime();
+  const parts = await Promise.all(
+    missing.map(async (n) => ({ part_number: n, url: await storage.presignPart(session.key, session.s3_upload_id, n, lifetime) })),
   );
+  return { parts, expires: lifetime.expires };
+}
+
+interface PartUrls {
+  parts: PartUrl[];
+  expires: number;
 }
 
 /** Every part is part_size long but the last, which holds the rest. */
@@ -247,7 +255,7 @@ export function expectedPartSize(session: Pick<UploadItem, 'size' | 'part_size' 
   return n < session.part_count ? session.part_size : session.size - session.part_size * (session.part_count - 1);
 }
 
-function view(session: UploadItem, done?: StoredPart[], urls?: PartUrl[]): SessionView {
+function view(session: UploadItem, done?: StoredPart[], urls?: PartUrls): SessionView {
   return {
     upload_id: session.upload_id,
     image: session.image_uid,
@@ -259,7 +267,7 @@ function view(session: UploadItem, done?: StoredPart[], urls?: PartUrl[]): Sessi
     fmt: session.fmt,
     sha1: session.sha1 ?? null,
     ...(done ? { parts_done: done } : {}),
-    ...(urls ? { parts: urls, expires: Math.floor(nowSeconds() + config.uploadUrlExpirySeconds) } : {}),
+    ...(urls ? { parts: urls.parts, expires: urls.expires } : {}),
     session_expires: session.expires_at,
   };
 }
