@@ -38,7 +38,7 @@ function contextOf(cmd: Command): Context {
   return {
     out,
     api: async () => {
-      api ??= new Api(requireConnection(await loadSettings(o)), { log: (line) => out.debug(line) });
+      api ??= new Api(requireConnection(await loadSettings(o), (line) => out.debug(line)), { log: (line) => out.debug(line) });
       return api;
     },
   };
@@ -50,6 +50,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('--url <url>', 'API base URL, e.g. https://HOST/api/v1 (or IMGCTL_URL)')
     .option('--token <jwt>', 'bearer token (or IMGCTL_TOKEN)')
+    .option('--token-command <cmd>', 'a command that prints a fresh token, run when the token is due (or IMGCTL_TOKEN_COMMAND)')
     .option('--json', "print the API's data as JSON")
     .option('-q, --quiet', 'no progress bars or status lines')
     .option('-v, --verbose', 'log requests and transfer steps on stderr')
