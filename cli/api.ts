@@ -129,7 +129,7 @@ export class Api {
       parsed = undefined;
     }
     if (!parsed || typeof parsed !== 'object' || typeof parsed.success !== 'boolean') {
-      throw new RequestRefused(res.status, `HTTP ${res.status} from ${url.pathname}, not the API's JSON: ${this.excerpt(text)}`);
+      throw new RequestRefused(res.status, `HTTP ${res.status} from ${url.pathname}, not the API's JSON: ${this.excerpt(text)}`, false);
     }
     if (!res.ok || !parsed.success) {
       throw new RequestRefused(res.status, parsed.reason ?? `HTTP ${res.status}`);

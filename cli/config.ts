@@ -123,19 +123,20 @@ export async function loadSettings(flags: SettingFlags, { ignoreBrokenFile = fal
   };
   const url = await pick(flags.url, 'IMGCTL_URL', 'url');
   const token = await pick(flags.token, 'IMGCTL_TOKEN', 'token');
-  const tokenCommand = await pick(flags.tokenCommand, 'IMGCTL_TOKEN_COMMAND', 'token_command');
   // A way to renew belongs with the token it came with: a token given by
-  // flag or environment is not renewed by what the file says, and a token
-  // command given by flag or environment does not renew the file's token.
-  const fromFile = (s: Setting | undefined) => s === undefined || s.source === 'file';
+  // flag or environment is not renewed by what the file says (the file is
+  // not even read for it), and a token command given by flag or environment
+  // does not renew the file's token.
   const settings: Settings = { file, ...(url ? { url } : {}) };
-  if (tokenCommand && tokenCommand.source !== 'file') {
-    settings.tokenCommand = tokenCommand;
+  const givenCommand = flags.tokenCommand !== undefined && flags.tokenCommand !== '' ? flags.tokenCommand : env('IMGCTL_TOKEN_COMMAND');
+  if (givenCommand !== undefined) {
+    settings.tokenCommand = { value: givenCommand, source: flags.tokenCommand ? 'flag' : 'env' };
     if (token && token.source !== 'file') settings.token = token;
-  } else if (!fromFile(token)) {
-    if (token) settings.token = token;
+  } else if (token && token.source !== 'file') {
+    settings.token = token;
   } else {
     if (token) settings.token = token;
+    const tokenCommand = await pick(undefined, 'IMGCTL_TOKEN_COMMAND', 'token_command');
     if (tokenCommand) settings.tokenCommand = tokenCommand;
     else {
       const cognito = (stored ??= await readStored()).cognito;

@@ -8,8 +8,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Tokens saved up while idle, in seconds of the rate: enough to smooth timer jitter, too few to burst. */
-const BURST_S = 0.05;
+/**
+ * Tokens saved up while no stream takes any, in seconds of the rate: a
+ * transfer that stalled (a new range request, a busy disk) catches up on up
+ * to a second of it, so the whole transfer keeps to the rate, not less.
+ */
+const BURST_S = 1;
 
 export class RateLimit {
   private tokens = 0;
