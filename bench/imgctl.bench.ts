@@ -1,8 +1,8 @@
 /**
- * imgctl against `aws s3 cp`: upload and download of a 1 GiB random file
- * through the local stack (imgctl: API + presigned part URLs; aws: straight to
- * the same local S3), in the same run, best of RUNS each. Targets: upload ≥
- * 1.5 × aws s3 cp, download ≥ 1.0 ×.
+ * imgctl against `aws s3 cp` and rclone: upload and download of a 1 GiB
+ * random file through the local stack (imgctl: API + presigned part URLs; the
+ * peers: straight to the same local S3), in the same run, best of RUNS each.
+ * Targets: upload ≥ 1.5 × aws s3 cp and ≥ 1.0 × rclone, download ≥ 1.0 × both.
  *
  * imgctl's upload time covers what the command does before it returns with
  * --no-wait: the session, one read of the file that both hashes it (sha1,
@@ -19,6 +19,14 @@
  * when missing (as root); without it the comparison is skipped, not failed.
  * An `aws` found elsewhere on PATH (a pip-installed v1, say) is not used: it is
  * a different client with different defaults (v1 adds a CRC32 to every part).
+ *
+ * rclone is Debian's rclone package (/usr/bin/rclone), installed the same way,
+ * run with its fastest multi-thread settings at imgctl's concurrency and part
+ * size: uploads in 64 MiB chunks, `-c` at once, without the MD5 it would
+ * otherwise compute in a pass of its own (--s3-disable-checksum); downloads
+ * in `-c` streams (--multi-thread-streams, cutoff below the file size). It
+ * refuses to talk to an endpoint while AWS_CA_BUNDLE is set, so it runs
+ * without it. rclone checks neither direction end to end; imgctl does (sha1).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -35,29 +43,30 @@ const RUNS = 3;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const IMGCTL = join(root, 'cli/bin/imgctl.js');
 const GNU_TIME = '/usr/bin/time';
-/** Where Debian's awscli package puts the command. */
+/** Where Debian's awscli and rclone packages put their commands. */
 const AWS = '/usr/bin/aws';
+const RCLONE = '/usr/bin/rclone';
 
-/** What Debian's `aws --version` says, or undefined when it is not installed. */
-function awsVersion(): string | undefined {
-  const run = spawnSync(AWS, ['--version'], { encoding: 'utf8' });
-  return run.status === 0 ? run.stdout.trim() : undefined;
+/** The first line `COMMAND --version` prints, or undefined when it is not installed. */
+function versionOf(command: string): string | undefined {
+  const run = spawnSync(command, ['--version'], { encoding: 'utf8' });
+  return run.status === 0 ? run.stdout.trim().split('\n')[0] : undefined;
 }
 
-/** Debian's `aws` (its version), installing the awscli package if it is missing and we may. */
-function ensureAws(): string | undefined {
-  const found = awsVersion();
+/** A Debian package's command (its version), installing the package if it is missing and we may. */
+function ensurePackage(command: string, pkg: string): string | undefined {
+  const found = versionOf(command);
   if (found) return found;
   if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    console.log('aws CLI missing and apt-get unavailable (or not root): skipping the comparison');
+    console.log(`${pkg} missing and apt-get unavailable (or not root): skipping the comparison with it`);
     return undefined;
   }
-  console.log('aws CLI missing: apt-get install awscli ...');
+  console.log(`${pkg} missing: apt-get install ${pkg} ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  spawnSync('apt-get', ['install', '-y', '-qq', 'awscli'], { stdio: 'inherit', env });
-  const installed = awsVersion();
-  if (!installed) console.log('aws CLI could not be installed: skipping the comparison');
+  spawnSync('apt-get', ['install', '-y', '-qq', pkg], { stdio: 'inherit', env });
+  const installed = versionOf(command);
+  if (!installed) console.log(`${pkg} could not be installed: skipping the comparison with it`);
   return installed;
 }
 
@@ -89,6 +98,13 @@ try {
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_DEFAULT_REGION: 'us-east-1',
+    // rclone's remote "bench:", configured from the environment alone.
+    RCLONE_CONFIG_BENCH_TYPE: 's3',
+    RCLONE_CONFIG_BENCH_PROVIDER: 'Other',
+    RCLONE_CONFIG_BENCH_ENDPOINT: stack.s3Endpoint,
+    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID: 'S3RVER',
+    RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY: 'S3RVER',
+    RCLONE_CONFIG_BENCH_REGION: 'us-east-1',
   };
   Object.assign(process.env, env);
   const imgctl = (...args: string[]) => timeCommand(process.execPath, [IMGCTL, '--quiet', ...args]);
@@ -108,10 +124,22 @@ try {
     await new Promise((r) => setTimeout(r, 500));
   };
 
-  const peer = ensureAws();
+  const peer = ensurePackage(AWS, 'awscli');
   const awsOk = peer !== undefined;
   if (peer) console.log(`peer: ${peer}`);
   const aws = (...args: string[]) => timeCommand(AWS, ['s3', 'cp', ...args, '--endpoint-url', stack.s3Endpoint, '--only-show-errors']);
+  const rcloneVersion = ensurePackage(RCLONE, 'rclone');
+  const rcloneOk = rcloneVersion !== undefined;
+  if (rcloneVersion) console.log(`peer: ${rcloneVersion}`);
+  const c = String(DEFAULTS.uploadConcurrency);
+  // rclone will not use an S3 endpoint while AWS_CA_BUNDLE is set (env -u drops it for rclone alone).
+  const rclone = (...args: string[]) =>
+    timeCommand('/usr/bin/env', ['-u', 'AWS_CA_BUNDLE', RCLONE, 'copyto', '--quiet', '--s3-no-check-bucket', ...args]);
+  const rcloneUpload = (from: string, to: string) =>
+    // --ignore-times: copy even though the target looks the same as the source.
+    rclone('--ignore-times', '--s3-upload-concurrency', c, '--s3-chunk-size', '64M', '--s3-disable-checksum', from, to);
+  const rcloneDownload = (from: string, to: string) =>
+    rclone('--multi-thread-streams', String(DEFAULTS.downloadConcurrency), '--multi-thread-cutoff', '64M', from, to);
 
   /** A timed run, with the CPU the stack (in this process: gateway, handlers, local S3) spent meanwhile. */
   interface Measured extends TimedRun {
@@ -129,9 +157,11 @@ try {
   // Alternate the tools so that drift (page cache, disk write-back) hits both alike.
   let upload: Measured | undefined;
   let awsUp: Measured | undefined;
+  let rcloneUp: Measured | undefined;
   for (let i = 0; i < RUNS; i++) {
     upload = keepBest(upload, await measure(() => imgctl('upload', 'BenchImage', file, '--no-wait', '--restart')));
     if (awsOk) awsUp = keepBest(awsUp, await measure(() => aws(file, `s3://${stack.bucket}/bench/aws-upload.bin`)));
+    if (rcloneOk) rcloneUp = keepBest(rcloneUp, await measure(() => rcloneUpload(file, `bench:${stack.bucket}/bench/rclone-upload.bin`)));
   }
   // The same command, waiting for the service's check (what a user runs),
   // under GNU time for its peak memory (the part buffers dominate it).
@@ -152,14 +182,20 @@ try {
 
   const target = join(dir, 'download.bin');
   const awsTarget = join(dir, 'aws-download.bin');
+  const rcloneTarget = join(dir, 'rclone-download.bin');
   let download: Measured | undefined;
   let awsDown: Measured | undefined;
+  let rcloneDown: Measured | undefined;
   for (let i = 0; i < RUNS; i++) {
     await rm(target, { force: true });
     download = keepBest(download, await measure(() => imgctl('download', 'BenchImage', target)));
     if (awsOk) {
       await rm(awsTarget, { force: true });
       awsDown = keepBest(awsDown, await measure(() => aws(`s3://${stack.bucket}/content/${entry.uid}`, awsTarget)));
+    }
+    if (rcloneOk) {
+      await rm(rcloneTarget, { force: true });
+      rcloneDown = keepBest(rcloneDown, await measure(() => rcloneDownload(`bench:${stack.bucket}/content/${entry.uid}`, rcloneTarget)));
     }
   }
   if (!upload || !download) throw new Error('no runs');
@@ -177,14 +213,22 @@ try {
     console.log(`imgctl upload peak RSS ${fmt(peakRssMiB, 0)} MiB (part buffers at most (${c} + 1) × 64 MiB = ${(c + 1) * 64} MiB)`);
   }
   if (awsUp) row('aws s3 cp upload', awsUp);
+  if (rcloneUp) row(`rclone copyto upload (${c} × 64 MiB chunks, no MD5)`, rcloneUp);
   row('imgctl download (parallel ranges + sha1 check)', download);
   if (awsDown) row('aws s3 cp download', awsDown);
+  if (rcloneDown) row(`rclone copyto download (${DEFAULTS.downloadConcurrency} streams, no check)`, rcloneDown);
   if (awsUp && awsDown) {
     const up = awsUp.ms / upload.ms;
     const down = awsDown.ms / download.ms;
     console.log(`upload ratio ${fmt(up, 2)} × aws s3 cp (target ≥ 1.5: ${verdict(up, 1.5)})`);
     console.log(`download ratio ${fmt(down, 2)} × aws s3 cp (target ≥ 1.0: ${verdict(down, 1.0)})`);
     console.log(`(upload ratio counting the service's check too: ${fmt(awsUp.ms / full.ms, 2)})`);
+  }
+  if (rcloneUp && rcloneDown) {
+    const up = rcloneUp.ms / upload.ms;
+    const down = rcloneDown.ms / download.ms;
+    console.log(`upload ratio ${fmt(up, 2)} × rclone (target ≥ 1.0: ${verdict(up, 1.0)})`);
+    console.log(`download ratio ${fmt(down, 2)} × rclone (target ≥ 1.0: ${verdict(down, 1.0)})`);
   }
 } finally {
   await stack.stop();

@@ -1,8 +1,12 @@
 /**
  * The API client: one method per route, each returning the envelope's `data`
- * or throwing RequestRefused with the service's reason. Network failures and
- * 502/503/504 on reads are retried a few times; writes are not (a write that
- * timed out may have happened).
+ * or throwing RequestRefused with the service's reason. Network failures,
+ * 502/503/504 and 429 are retried a few times on idempotent calls (reads,
+ * and the writes that may be repeated), after the Retry-After the service
+ * sends or the backoff; other writes are not (a write that timed out may
+ * have happened). A 401 is retried once with a renewed token when there is
+ * a way to renew it (auth.ts): the authorizer refused the request before
+ * anything ran, so even a write may be sent again.
  */
 import { Failure, RequestRefused } from './errors.js';
 import type { Connection } from './config.js';
@@ -25,16 +29,41 @@ interface Envelope<T> {
 
 type Query = Record<string, string | number | undefined>;
 
+interface CallInit {
+  query?: Query;
+  body?: unknown;
+  /** Safe to send again after a 503 or a lost connection. Default: GET only. */
+  idempotent?: boolean;
+}
+
 export interface ApiOptions {
   /** Called with one line per request, for --verbose. */
   log?: (line: string) => void;
 }
 
-/** Retries of a read after a network failure or a 502/503/504. */
-const READ_RETRIES = 3;
+/** Retries of an idempotent call after a network failure, a 502/503/504 or a 429. */
+const READ_RETRIES = 5;
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+const MAX_RETRY_AFTER_MS = 30_000;
 
-/** A read that failed in a way worth another attempt. */
-class TryAgain extends Error {}
+/** A call that failed in a way worth another attempt; `waitMs`: how long the service asked to wait. */
+class TryAgain extends Error {
+  constructor(
+    message: string,
+    readonly waitMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Retry-After in ms (seconds or an HTTP date), capped; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
+}
 
 const enc = encodeURIComponent;
 
@@ -44,19 +73,24 @@ export class Api {
     private readonly options: ApiOptions = {},
   ) {}
 
-  async envelope<T>(method: string, path: string, init: { query?: Query; body?: unknown } = {}): Promise<Envelope<T>> {
+  async envelope<T>(method: string, path: string, init: CallInit = {}): Promise<Envelope<T>> {
     const url = new URL(this.connection.url + path);
     for (const [k, v] of Object.entries(init.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { authorization: `Bearer ${this.connection.token}`, accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json' };
     let body: string | undefined;
     if (init.body !== undefined) {
       body = JSON.stringify(init.body);
       headers['content-type'] = 'application/json';
     }
-    const idempotent = method === 'GET';
+    const transientRetries = (init.idempotent ?? method === 'GET') ? READ_RETRIES : 0;
+    const credentials = this.connection.credentials;
+    let renewed = false;
     const { res, text } = await withRetry(
       async (attempt) => {
-        const last = !idempotent || attempt >= READ_RETRIES;
+        // The one attempt a 401 may add does not count against the others.
+        const last = attempt - (renewed ? 1 : 0) >= transientRetries;
+        const token = await credentials.token();
+        headers['authorization'] = `Bearer ${token}`;
         const started = performance.now();
         let res: Response;
         try {
@@ -69,16 +103,23 @@ export class Api {
         }
         const text = await res.text();
         this.options.log?.(`${method} ${url.pathname}${url.search} -> ${res.status} (${Math.round(performance.now() - started)} ms)`);
-        if (!last && [502, 503, 504].includes(res.status)) throw new TryAgain(`HTTP ${res.status}`);
+        if (res.status === 401 && !renewed && (await credentials.refused(token))) {
+          renewed = true;
+          throw new TryAgain('HTTP 401, sending it again with a renewed token', 0);
+        }
+        if (!last && RETRY_STATUS.has(res.status)) {
+          throw new TryAgain(`HTTP ${res.status}`, retryAfterMs(res.headers.get('retry-after')));
+        }
         return { res, text };
       },
       {
-        retries: READ_RETRIES,
+        retries: transientRetries + 1,
         baseMs: 250,
         ...(this.options.log ? { log: this.options.log } : {}),
         maxMs: 2000,
         what: `${method} ${url.pathname}`,
         isRetryable: (error) => error instanceof TryAgain,
+        waitMs: (error) => (error instanceof TryAgain ? error.waitMs : undefined),
       },
     );
     let parsed: Envelope<T> | undefined;
@@ -88,7 +129,7 @@ export class Api {
       parsed = undefined;
     }
     if (!parsed || typeof parsed !== 'object' || typeof parsed.success !== 'boolean') {
-      throw new RequestRefused(res.status, `HTTP ${res.status} from ${url.pathname}, not the API's JSON: ${this.excerpt(text)}`);
+      throw new RequestRefused(res.status, `HTTP ${res.status} from ${url.pathname}, not the API's JSON: ${this.excerpt(text)}`, false);
     }
     if (!res.ok || !parsed.success) {
       throw new RequestRefused(res.status, parsed.reason ?? `HTTP ${res.status}`);
@@ -101,17 +142,16 @@ export class Api {
    * wrong URL may echo the request back: the token never reaches the output.
    */
   private excerpt(text: string): string {
-    const token = this.connection.token;
     let clean = text
       .replace(/Bearer\s+[A-Za-z0-9._~+/=-]+/gi, 'Bearer [redacted]')
       // A JWT, whole or cut short, wherever it shows.
       .replace(/eyJ[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*){0,2}/g, '[redacted]');
-    if (token) clean = clean.split(token).join('[redacted]');
+    for (const token of this.connection.credentials.seen) clean = clean.split(token).join('[redacted]');
     clean = clean.replace(/\s+/g, ' ').trim();
     return clean === '' ? '(empty body)' : clean.length > 200 ? `${clean.slice(0, 200)}...` : clean;
   }
 
-  async data<T>(method: string, path: string, init: { query?: Query; body?: unknown } = {}): Promise<T> {
+  async data<T>(method: string, path: string, init: CallInit = {}): Promise<T> {
     return (await this.envelope<T>(method, path, init)).data as T;
   }
 
@@ -132,7 +172,9 @@ export class Api {
   getImage = (id: string) => this.data<ImageRecord>('GET', `/image/${enc(id)}`);
   createImage = (body: Record<string, unknown>) => this.data<string>('POST', '/images', { body });
   patchImage = (id: string, body: Record<string, unknown>) => this.data<ImageRecord>('PATCH', `/image/${enc(id)}`, { body });
-  replaceImage = (id: string, body: Record<string, unknown>) => this.data<ImageRecord>('PUT', `/image/${enc(id)}`, { body });
+  /** A PUT of every field: sending it twice leaves the record as sending it once. */
+  replaceImage = (id: string, body: Record<string, unknown>) =>
+    this.data<ImageRecord>('PUT', `/image/${enc(id)}`, { body, idempotent: true });
   deleteImage = (id: string) => this.data<string>('DELETE', `/image/${enc(id)}`);
   cloneImage = (id: string, body: Record<string, unknown>) => this.data<string>('POST', `/image/${enc(id)}/clone`, { body });
 
@@ -154,5 +196,5 @@ export class Api {
       body: { parts, ...(sha1 !== undefined ? { sha1 } : {}) },
     });
   abortUpload = (id: string, uploadId: string) =>
-    this.data<UploadSession>('DELETE', `/image/${enc(id)}/content/upload/${enc(uploadId)}`);
+    this.data<UploadSession>('DELETE', `/image/${enc(id)}/content/upload/${enc(uploadId)}`, { idempotent: true });
 }

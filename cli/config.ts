@@ -1,17 +1,23 @@
 /**
  * Where imgctl finds the API and its token: command-line flags first, then
- * IMGCTL_URL / IMGCTL_TOKEN, then the config file
+ * IMGCTL_URL / IMGCTL_TOKEN / IMGCTL_TOKEN_COMMAND, then the config file
  * ($XDG_CONFIG_HOME/imgctl/config.json, else ~/.config/imgctl/config.json),
- * which is written with mode 600 because it holds a bearer token.
+ * which is written with mode 600 because it holds a bearer token (and a
+ * Cognito refresh token after a Cognito login).
  */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { cognitoRefresher, commandRefresher, Credentials, type Refresher, type StoredCognito } from './auth.js';
 import { Failure, UsageError } from './errors.js';
 
 export interface StoredConfig {
   url?: string;
   token?: string;
+  /** Prints a fresh token (see auth.ts). */
+  token_command?: string;
+  /** A Cognito login: the app client and its refresh token. */
+  cognito?: StoredCognito;
 }
 
 export type Source = 'flag' | 'env' | 'file';
@@ -24,6 +30,9 @@ export interface Setting {
 export interface Settings {
   url?: Setting;
   token?: Setting;
+  tokenCommand?: Setting;
+  /** From the file only, and only when the token is too. */
+  cognito?: StoredCognito;
   file: string;
 }
 
@@ -55,14 +64,22 @@ export async function readConfig(file = configFile()): Promise<StoredConfig> {
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    const { url, token } = parsed as Record<string, unknown>;
+    const { url, token, token_command, cognito } = parsed as Record<string, unknown>;
     return {
       ...(typeof url === 'string' ? { url } : {}),
       ...(typeof token === 'string' ? { token } : {}),
+      ...(typeof token_command === 'string' ? { token_command } : {}),
+      ...(isCognito(cognito) ? { cognito } : {}),
     };
   } catch (error) {
     throw new Failure(`${file} is not valid JSON (${(error as Error).message}); fix or delete it, then run imgctl login`);
   }
+}
+
+function isCognito(v: unknown): v is StoredCognito {
+  if (typeof v !== 'object' || v === null) return false;
+  const c = v as Record<string, unknown>;
+  return typeof c['region'] === 'string' && typeof c['client_id'] === 'string' && typeof c['refresh_token'] === 'string';
 }
 
 /** Writes the whole file atomically, readable by its owner only. */
@@ -84,6 +101,7 @@ export async function writeJsonPrivate(file: string, value: unknown): Promise<vo
 export interface SettingFlags {
   url?: string;
   token?: string;
+  tokenCommand?: string;
 }
 
 /**
@@ -95,7 +113,7 @@ export async function loadSettings(flags: SettingFlags, { ignoreBrokenFile = fal
   const file = configFile();
   let stored: StoredConfig | undefined;
   const readStored = () => (ignoreBrokenFile ? readConfig(file).catch((): StoredConfig => ({})) : readConfig(file));
-  const pick = async (flag: string | undefined, envName: string, key: keyof StoredConfig): Promise<Setting | undefined> => {
+  const pick = async (flag: string | undefined, envName: string, key: 'url' | 'token' | 'token_command'): Promise<Setting | undefined> => {
     if (flag !== undefined && flag !== '') return { value: flag, source: 'flag' };
     const e = env(envName);
     if (e !== undefined) return { value: e, source: 'env' };
@@ -105,7 +123,27 @@ export async function loadSettings(flags: SettingFlags, { ignoreBrokenFile = fal
   };
   const url = await pick(flags.url, 'IMGCTL_URL', 'url');
   const token = await pick(flags.token, 'IMGCTL_TOKEN', 'token');
-  return { file, ...(url ? { url } : {}), ...(token ? { token } : {}) };
+  // A way to renew belongs with the token it came with: a token given by
+  // flag or environment is not renewed by what the file says (the file is
+  // not even read for it), and a token command given by flag or environment
+  // does not renew the file's token.
+  const settings: Settings = { file, ...(url ? { url } : {}) };
+  const givenCommand = flags.tokenCommand !== undefined && flags.tokenCommand !== '' ? flags.tokenCommand : env('IMGCTL_TOKEN_COMMAND');
+  if (givenCommand !== undefined) {
+    settings.tokenCommand = { value: givenCommand, source: flags.tokenCommand ? 'flag' : 'env' };
+    if (token && token.source !== 'file') settings.token = token;
+  } else if (token && token.source !== 'file') {
+    settings.token = token;
+  } else {
+    if (token) settings.token = token;
+    const tokenCommand = await pick(undefined, 'IMGCTL_TOKEN_COMMAND', 'token_command');
+    if (tokenCommand) settings.tokenCommand = tokenCommand;
+    else {
+      const cognito = (stored ??= await readStored()).cognito;
+      if (cognito) settings.cognito = cognito;
+    }
+  }
+  return settings;
 }
 
 /**
@@ -129,15 +167,37 @@ export function normalizeUrl(raw: string): string {
 
 export interface Connection {
   url: string;
-  token: string;
+  credentials: Credentials;
 }
 
-export function requireConnection(settings: Settings): Connection {
+export function refresherOf(settings: Settings): Refresher | undefined {
+  if (settings.tokenCommand) return commandRefresher(settings.tokenCommand.value);
+  if (settings.cognito) return cognitoRefresher(settings.cognito);
+  return undefined;
+}
+
+export function requireConnection(settings: Settings, log?: (line: string) => void): Connection {
   if (!settings.url) {
     throw new UsageError('no API URL: run `imgctl login --url URL`, set IMGCTL_URL, or pass --url');
   }
-  if (!settings.token) {
+  const refresher = refresherOf(settings);
+  if (!settings.token && !refresher) {
     throw new UsageError('no token: run `imgctl login`, set IMGCTL_TOKEN, or pass --token');
   }
-  return { url: normalizeUrl(settings.url.value), token: settings.token.value };
+  // A renewed token goes back to the file when that is where the renewal came from.
+  const fromFile = settings.tokenCommand ? settings.tokenCommand.source === 'file' : settings.cognito !== undefined;
+  const persist = fromFile
+    ? async (fresh: { token: string; refreshToken?: string }) => {
+        const stored = await readConfig(settings.file);
+        stored.token = fresh.token;
+        if (fresh.refreshToken !== undefined && stored.cognito) stored.cognito.refresh_token = fresh.refreshToken;
+        await writeConfig(stored, settings.file);
+      }
+    : undefined;
+  const credentials = new Credentials(settings.token?.value, {
+    ...(refresher ? { refresher } : {}),
+    ...(persist ? { persist } : {}),
+    ...(log ? { log } : {}),
+  });
+  return { url: normalizeUrl(settings.url.value), credentials };
 }

@@ -1,10 +1,13 @@
 /**
  * `npm run token -- --user NAME [--admin] [--ttl 1h]`: prints a token for the
  * local stack (and nothing else on stdout, so `$(npm run --silent token ...)`
- * works). Signed with the key in DATA_DIR, which `npm start` creates.
+ * works). Signed with the key in DATA_DIR (from the environment, default
+ * .data, as for `npm start`), which `npm start` creates. Short lifetimes
+ * (`--ttl 20s`) are for trying token renewal (imgctl --token-command).
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { issueToken, loadOrCreateKeys } from './tokens.js';
 
 const USAGE = 'usage: npm run token -- --user NAME [--admin] [--ttl 1h]   (DATA_DIR as for npm start)';
@@ -40,6 +43,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const dataDir = resolve(process.env['DATA_DIR'] || '.data');
+  if (!existsSync(join(dataDir, 'signing-key.jwk.json'))) {
+    // A token signed with a new key is refused by a stack that runs on another data directory.
+    console.error(`token: no signing key in ${dataDir} yet, so a new one is made; a stack started with another DATA_DIR refuses this token (set DATA_DIR to its data directory)`);
+  }
   const keys = await loadOrCreateKeys(dataDir);
   process.stdout.write(`${await issueToken(keys, { user, admin: values.admin ?? false, ttl })}\n`);
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { bytes, duration, fields, time } from '../format.js';
 import { defaultTarget, download } from '../transfer/download.js';
 import { upload } from '../transfer/upload.js';
-import { intOption, partSizeOption, sizeOption, type ContextOf } from './shared.js';
+import { intOption, partSizeOption, rateOption, sizeOption, type ContextOf } from './shared.js';
 
 export const DEFAULTS = {
   // Measured against the local S3 (bench/imgctl.bench.ts); raise -c on a long fat link to AWS.
@@ -57,11 +57,21 @@ export function register(program: Command, ctx: ContextOf): void {
     .option('--no-wait', "return once the upload is complete, without waiting for the service's check")
     .option('--wait-timeout <minutes>', "how long to wait for the service's check", intOption(1), DEFAULTS.waitMinutes)
     .option('--restart', 'discard an interrupted upload of this image and start over')
+    .option('--limit-rate <rate>', 'at most RATE bytes/s for the whole upload, e.g. 20M (k, M, G: 1024-based, as curl)', rateOption)
     .action(
       async (
         id: string,
         file: string,
-        o: { concurrency: number; partSize?: number; fmt?: string; retries: number; wait: boolean; waitTimeout: number; restart?: boolean },
+        o: {
+          concurrency: number;
+          partSize?: number;
+          fmt?: string;
+          retries: number;
+          wait: boolean;
+          waitTimeout: number;
+          restart?: boolean;
+          limitRate?: number;
+        },
         cmd: Command,
       ) => {
         const c = ctx(cmd);
@@ -73,6 +83,7 @@ export function register(program: Command, ctx: ContextOf): void {
           wait: o.wait,
           waitTimeoutMs: o.waitTimeout * 60_000,
           restart: o.restart === true,
+          ...(o.limitRate !== undefined ? { limitRate: o.limitRate } : {}),
         });
         if (c.out.json) c.out.print(JSON.stringify(r, null, 2));
         else if (r.state === 'ready') c.out.print(`${file}: ${bytes(r.size)} uploaded to ${id}, ${r.chksum ?? ''} checked by the service (${duration(r.seconds)})`);
@@ -89,8 +100,14 @@ export function register(program: Command, ctx: ContextOf): void {
     .option('--chunk-size <size>', 'bytes per range request, e.g. 16M', sizeOption, DEFAULTS.chunkSize)
     .option('--retries <n>', 'retries per range, with backoff', intOption(0, 100), DEFAULTS.retries)
     .option('-f, --force', 'overwrite FILE if it exists (a partial download is resumed without it)')
+    .option('--limit-rate <rate>', 'at most RATE bytes/s for the whole download, e.g. 20M (k, M, G: 1024-based, as curl)', rateOption)
     .action(
-      async (id: string, file: string | undefined, o: { concurrency: number; chunkSize: number; retries: number; force?: boolean }, cmd: Command) => {
+      async (
+        id: string,
+        file: string | undefined,
+        o: { concurrency: number; chunkSize: number; retries: number; force?: boolean; limitRate?: number },
+        cmd: Command,
+      ) => {
         const c = ctx(cmd);
         const api = await c.api();
         const target = await defaultTarget(api, id);
@@ -99,6 +116,7 @@ export function register(program: Command, ctx: ContextOf): void {
           chunkSize: o.chunkSize,
           retries: o.retries,
           force: o.force === true,
+          ...(o.limitRate !== undefined ? { limitRate: o.limitRate } : {}),
         });
         if (c.out.json) c.out.print(JSON.stringify(r, null, 2));
         else c.out.print(`${r.file}: ${bytes(r.size)}, ${r.chksum} verified (${duration(r.seconds)})`);

@@ -47,6 +47,8 @@ export function recordText(r: ImageRecord): string {
   return fields(pairs);
 }
 
+const UPDATABLE = ['name', 'description', 'distro', 'parent', 'frozen'];
+
 /** `key=value` pairs for update: `key=` clears a field, frozen takes true/false. */
 export function parseAssignments(pairs: string[]): Record<string, unknown> {
   const body: Record<string, unknown> = {};
@@ -54,6 +56,7 @@ export function parseAssignments(pairs: string[]): Record<string, unknown> {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new UsageError(`"${pair}" is not key=value (e.g. description="Rocky 9 compute", distro=, frozen=true)`);
     const key = pair.slice(0, eq);
+    if (!UPDATABLE.includes(key)) throw new UsageError(`"${key}" is not a field update can change; those are ${UPDATABLE.join(', ')}`);
     const value = pair.slice(eq + 1);
     if (key === 'frozen') {
       if (value !== 'true' && value !== 'false') throw new UsageError('frozen takes true or false');

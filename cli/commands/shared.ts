@@ -2,6 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { Context } from '../context.js';
 import { bytes as formatBytes, parseSize } from '../format.js';
+import { parseRate } from '../transfer/rate-limit.js';
 
 /** Builds the context for a command from its (and the program's) options. */
 export type ContextOf = (cmd: Command) => Context;
@@ -32,3 +33,12 @@ export const sizeOption = sizeIn(1, Number.MAX_SAFE_INTEGER);
 
 /** S3's bounds on a part: 5 MiB (all but the last) to 5 GiB. */
 export const partSizeOption = sizeIn(5 * 1024 ** 2, 5 * 1024 ** 3, " (S3's limits for a part)");
+
+/** `--limit-rate`: bytes per second, curl style (`20M`). */
+export const rateOption = (value: string): number => {
+  try {
+    return parseRate(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+};

@@ -4,9 +4,10 @@
  * already written (saved after each range), so running the command again
  * fetches only what is missing. The file is hashed in order as its prefix
  * completes and the sha1 compared with the service's chksum; on a mismatch
- * the file is kept and the command exits 3.
+ * the file is kept and the command exits 3. A verified file gets the
+ * content's mtime, as `curl -R` and `rsync -t` do.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, stat, utimes, type FileHandle } from 'node:fs/promises';
 import type { Api } from '../api.js';
 import { killAfter, setInterruptHint, type Output } from '../context.js';
 import { Failure, UsageError, VerificationFailed } from '../errors.js';
@@ -15,6 +16,7 @@ import { Progress } from '../progress.js';
 import { contentEntries, type DownloadLink } from '../types.js';
 import { PrefixHasher } from './hash.js';
 import { getRangeInto, isExpiredUrl } from './http.js';
+import { RateLimit } from './rate-limit.js';
 import { pool, withRetry } from './retry.js';
 import {
   addRange,
@@ -33,6 +35,8 @@ export interface DownloadOptions {
   chunkSize: number;
   retries: number;
   force: boolean;
+  /** Bytes per second for all ranges together (--limit-rate). */
+  limitRate?: number;
 }
 
 export interface DownloadResult {
@@ -42,9 +46,17 @@ export interface DownloadResult {
   chksum: string;
   resumed_bytes: number;
   seconds: number;
+  /** Fetching the ranges, in this run. */
+  transfer_seconds: number;
+  /** The content's mtime (epoch seconds), given to the file; absent if the content changed meanwhile. */
+  mtime?: number;
 }
 
-/** The file name a download gets by default: the name S3's Content-Disposition gives, `<name>.<fmt>`. */
+/**
+ * The file name a download gets by default: `<name>.<fmt>` (rocky9.cwsquash),
+ * the name the service's presigned URL gives in its Content-Disposition, so
+ * `curl -LOJ` and imgctl agree.
+ */
 export async function defaultTarget(api: Api, id: string): Promise<{ uid: string; file: string }> {
   const image = await api.getImage(id);
   const fmt = contentEntries(image)[0]?.[0];
@@ -112,6 +124,8 @@ export async function download(api: Api, out: Output, uid: string, target: strin
   // The hashing thread keeps the process alive: it is ended on every way out.
   const hasher = new PrefixHasher(target);
   let sha1: string;
+  let transferSeconds: number;
+  const limit = options.limitRate !== undefined ? new RateLimit(options.limitRate) : undefined;
   try {
     hasher.advance(prefixEnd(state.done));
     const bar = new Progress(link.size, 'download ', { enabled: out.progress });
@@ -122,7 +136,7 @@ export async function download(api: Api, out: Output, uid: string, target: strin
     try {
       await pool(chunks, options.concurrency, async ([start, end]) => {
         if (Date.now() / 1000 > link.expires - 30) await renew();
-        await withRetry(() => getRangeInto(link.url, start, end, fh, (n) => bar.add(n)), {
+        await withRetry(() => getRangeInto(link.url, start, end, fh, (n) => bar.add(n), limit), {
           retries: options.retries,
           what: `bytes ${start}-${end}`,
           log: (line) => out.debug(line),
@@ -143,6 +157,7 @@ export async function download(api: Api, out: Output, uid: string, target: strin
       throw error;
     }
     bar.stop();
+    transferSeconds = bar.elapsedSeconds();
     await fh.close();
     await saving;
     out.note(`downloaded ${bytes(link.size - resumed)} in ${duration(bar.elapsedSeconds())}, ${rate(bar.averageRate())}; checking the sha1...`);
@@ -157,6 +172,7 @@ export async function download(api: Api, out: Output, uid: string, target: strin
         `The file is kept as it is; remove it and download again.`,
     );
   }
+  const mtime = await keepMtime(api, out, uid, target, link.chksum);
   return {
     image: uid,
     file: target,
@@ -164,5 +180,19 @@ export async function download(api: Api, out: Output, uid: string, target: strin
     chksum: link.chksum,
     resumed_bytes: resumed,
     seconds: (performance.now() - started) / 1000,
+    transfer_seconds: transferSeconds,
+    ...(mtime !== undefined ? { mtime } : {}),
   };
+}
+
+/** Gives the file the content's mtime, read with its chksum so that it is this content's. */
+async function keepMtime(api: Api, out: Output, uid: string, target: string, chksum: string): Promise<number | undefined> {
+  const info = await api.info(uid);
+  if (info.chksum !== chksum) {
+    out.note(`the image's content changed after the download; ${target} keeps the time it was written`);
+    return undefined;
+  }
+  const mtime = new Date(info.mtime * 1000);
+  await utimes(target, new Date(), mtime);
+  return info.mtime;
 }

@@ -8,6 +8,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { FileHandle } from 'node:fs/promises';
+import type { RateLimit } from './rate-limit.js';
 
 const IDLE_TIMEOUT_MS = 60_000;
 const WRITE_BLOCK = 1024 * 1024;
@@ -75,7 +76,7 @@ async function failIfError(res: IncomingMessage): Promise<void> {
  * what the socket took (negative on failure, to undo). If S3 answers before
  * the body is through (an expired URL is refused up front), writing stops.
  */
-export async function putBuffer(url: string, data: Buffer, onBytes: (n: number) => void): Promise<string> {
+export async function putBuffer(url: string, data: Buffer, onBytes: (n: number) => void, limit?: RateLimit): Promise<string> {
   let sent = 0;
   const req = send('PUT', url, { 'content-length': data.length });
   const response = responseOf(req);
@@ -86,8 +87,10 @@ export async function putBuffer(url: string, data: Buffer, onBytes: (n: number) 
     () => (answered = true),
   );
   try {
-    for (let off = 0; off < data.length && !answered; off += WRITE_BLOCK) {
-      const block = data.subarray(off, Math.min(off + WRITE_BLOCK, data.length));
+    const blockSize = limit?.blockSize ?? WRITE_BLOCK;
+    for (let off = 0; off < data.length && !answered; off += blockSize) {
+      const block = data.subarray(off, Math.min(off + blockSize, data.length));
+      if (limit) await limit.take(block.length);
       const more = req.write(block);
       sent += block.length;
       onBytes(block.length);
@@ -119,6 +122,7 @@ export async function getRangeInto(
   end: number,
   file: FileHandle,
   onBytes: (n: number) => void,
+  limit?: RateLimit,
 ): Promise<void> {
   let written = 0;
   try {
@@ -148,6 +152,8 @@ export async function getRangeInto(
     for await (const chunk of res) {
       const buf = chunk as Buffer;
       if (written + pendingBytes + buf.length > expected) throw new Error(`S3 sent more than the ${expected} bytes asked for`);
+      // Not reading the socket while waiting is what slows the sender down.
+      if (limit) await limit.take(buf.length);
       pending.push(buf);
       pendingBytes += buf.length;
       if (pendingBytes >= WRITE_BLOCK) await flush();

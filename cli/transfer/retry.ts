@@ -17,6 +17,8 @@ export interface RetryOptions {
   what: string;
   /** Runs before the next attempt (e.g. renew an expired URL). */
   beforeRetry?: (error: unknown) => Promise<void>;
+  /** A wait the failure itself asks for (a Retry-After), instead of the backoff. */
+  waitMs?: (error: unknown) => number | undefined;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,7 +31,7 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
       return await fn(attempt);
     } catch (error) {
       if (attempt >= options.retries || !retryable(error)) throw error;
-      const wait = Math.random() * Math.min(options.maxMs ?? 20_000, base * 2 ** attempt);
+      const wait = options.waitMs?.(error) ?? Math.random() * Math.min(options.maxMs ?? 20_000, base * 2 ** attempt);
       options.log?.(`${options.what}: ${(error as Error).message}; retry ${attempt + 1}/${options.retries} in ${Math.round(wait)} ms`);
       await sleep(wait);
       await options.beforeRetry?.(error);

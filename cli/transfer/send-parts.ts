@@ -20,11 +20,14 @@ import type { UploadSession } from '../types.js';
 import { isExpiredUrl, putBuffer } from './http.js';
 import { PartBuffers, SequentialHasher } from './part-reader.js';
 import { PartUrls } from './part-urls.js';
+import { RateLimit } from './rate-limit.js';
 import { Slots, withRetry } from './retry.js';
 
 export interface SendOptions {
   concurrency: number;
   retries: number;
+  /** Bytes per second for all parts together (--limit-rate). */
+  limitRate?: number;
 }
 
 export interface SentParts {
@@ -36,6 +39,8 @@ export interface SentParts {
   sent: number;
   /** Parts S3 already held (read and hashed, not sent). */
   resumed: number;
+  /** From the first part read to the last part sent. */
+  seconds: number;
 }
 
 export const expectedSize = (s: UploadSession, n: number): number =>
@@ -62,6 +67,7 @@ export async function sendParts(
   const slots = new Slots(options.concurrency);
   const onKill = killAfter('IMGCTL_TEST_KILL_AFTER_PARTS');
   const delayMs = partDelayMs();
+  const limit = options.limitRate !== undefined ? new RateLimit(options.limitRate) : undefined;
   let sent = 0;
   let failed: { error: unknown } | undefined;
   const inFlight = new Set<Promise<void>>();
@@ -72,7 +78,7 @@ export async function sendParts(
       async (attempt) => {
         const url = await urls.urlFor(n);
         if (attempt === 0 && delayMs > 0) await sleep(delayMs);
-        return putBuffer(url, data, (b) => bar.add(b));
+        return putBuffer(url, data, (b) => bar.add(b), limit);
       },
       {
         retries: options.retries,
@@ -141,5 +147,5 @@ export async function sendParts(
     `sent ${bytes(sentBytes)} in ${sent} parts${held.size ? ` (${held.size} of ${session.part_count} parts were already in S3, read only to hash them)` : ''} in ${duration(bar.elapsedSeconds())}, ${rate(bar.averageRate())}`,
   );
   const parts = [...etags].sort((a, b) => a[0] - b[0]).map(([part_number, etag]) => ({ part_number, etag }));
-  return { parts, sha1, sent, resumed: held.size };
+  return { parts, sha1, sent, resumed: held.size, seconds: bar.elapsedSeconds() };
 }

@@ -35,6 +35,8 @@ export interface UploadOptions {
   wait: boolean;
   waitTimeoutMs: number;
   restart: boolean;
+  /** Bytes per second for the whole transfer (--limit-rate). */
+  limitRate?: number;
 }
 
 export interface UploadResult {
@@ -47,6 +49,8 @@ export interface UploadResult {
   parts_sent: number;
   parts_resumed: number;
   seconds: number;
+  /** Sending the parts, in this run. */
+  transfer_seconds: number;
 }
 
 const TERMINAL = new Set(['ready', 'failed', 'aborted', 'expired']);
@@ -115,12 +119,14 @@ async function uploadLocked({ api, out, id, image, identity, file, options, star
 
   let partsSent = 0;
   let partsResumed = 0;
+  let transferSeconds = 0;
   let sha1 = record.sha1;
   if (session.state === 'uploading') {
     setInterruptHint(`the upload stays open; run \`imgctl upload ${id} ${file}\` again to resume it`);
     const sent = await sendParts(api, out, uid, identity.path, session, options);
     partsSent = sent.sent;
     partsResumed = sent.resumed;
+    transferSeconds = sent.seconds;
     sha1 = sent.sha1;
     // Parts sent from earlier reads must be of the same file: it must not have changed meanwhile.
     if (!sameFile(await identify(file), identity)) {
@@ -152,6 +158,7 @@ async function uploadLocked({ api, out, id, image, identity, file, options, star
     parts_sent: partsSent,
     parts_resumed: partsResumed,
     seconds: 0,
+    transfer_seconds: transferSeconds,
   };
   if (!options.wait && !TERMINAL.has(session.state)) {
     result.seconds = (performance.now() - started) / 1000;

@@ -49,6 +49,9 @@ function bundle(): Promise<string> {
   return bundled;
 }
 
+/** The bundled imgctl the tests run (a .mjs file for node). */
+export const imgctlEntry = (): Promise<string> => bundle();
+
 export async function imgctl(args: string[], options: RunOptions): Promise<Run> {
   const entry = await bundle();
   const env: Record<string, string> = {};

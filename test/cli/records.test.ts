@@ -166,14 +166,15 @@ describe('errors', () => {
     expectCode(await run(['create', uniqueName('cli-ro')], { token: stack().tokens.reader }), 1);
   });
 
-  it('bad usage exits 2; bad input the service refuses exits 1 with its reason', async () => {
+  it('bad usage exits 2, whether imgctl or the service (HTTP 400) finds it, with the reason', async () => {
     expectCode(await run(['frobnicate']), 2);
     expectCode(await run(['create']), 2);
     expectCode(await run(['upload', 'x', '/nonexistent/file']), 2);
     expectCode(await run(['update', 'x', 'novalue']), 2);
+    expect(expectCode(await run(['update', 'x', 'bogus=1']), 2).stderr).toContain('"bogus" is not a field update can change');
     expectCode(await run(['list', '--page-size', 'many']), 2);
     expectCode(await run(['--help']), 0);
-    const invalid = expectCode(await run(['create', '9starts-with-digit']), 1);
+    const invalid = expectCode(await run(['create', '9starts-with-digit']), 2);
     expect(invalid.stderr).toMatch(/refused \(HTTP 400\): .*letter/);
     const unreachable = expectCode(await run(['list'], { url: 'http://127.0.0.1:9/api/v1' }), 1);
     expect(unreachable.stderr).toContain('cannot reach');

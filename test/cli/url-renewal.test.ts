@@ -5,10 +5,15 @@
  * congested link. The local S3 refuses an expired URL (403 "Request has
  * expired"), so the upload only ends ready if imgctl renewed the URLs
  * through the session route and sent the parts again.
+ *
+ * Expired tokens are renewed too: an upload held by --limit-rate to longer
+ * than the life of its 20 s tokens, which come from a token command
+ * (`npm run token` with this stack's DATA_DIR), renews its token on the way
+ * and goes on renewing part URLs and completing with the fresh one.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,4 +114,35 @@ describe('part URL renewal', () => {
     expect(countLines(up.stderr, /^\[imgctl\] part \d\/2 sent/)).toBe(2);
     expect(up.stdout).toContain(`sha1:${sha1} checked by the service`);
   }, 60_000);
+
+  it('an upload that outlives its token succeeds: the token command renews it on the way', async () => {
+    const tokenHome = await newHome();
+    const runs = join(tokenHome, 'token-runs.log');
+    const command = `echo run >> ${runs}; DATA_DIR=${dataDir} npm run --silent token -- --user slow-link --admin --ttl 20s`;
+    const run = (args: string[]) => imgctl(args, { home: tokenHome, url: apiUrl, token: null });
+    const login = expectCode(await run(['login', '--token-command', command]), 0);
+    expect(login.stderr).toMatch(/logged in to \S+ as slow-link \(admin\)/);
+    const saved = JSON.parse(await readFile(join(tokenHome, '.config/imgctl/config.json'), 'utf8')) as Record<string, unknown>;
+    expect(saved['token_command']).toBe(command);
+
+    const name = `token-${randomBytes(4).toString('hex')}`;
+    expectCode(await run(['create', name]), 0);
+    const file = join(tokenHome, 'slow.img');
+    // 12.5 MiB at 512 KiB/s: about 25 s, longer than a token lives.
+    await writeFile(file, randomBytes(12 * MIB + MIB / 2));
+    const sha1 = await sha1OfFile(file);
+    const up = expectCode(await run(['upload', name, file, '--part-size', '5M', '-c', '1', '--limit-rate', '512k', '-v']), 0);
+    expect(up.stdout).toContain(`sha1:${sha1} checked by the service`);
+
+    const lines = up.stderr.split('\n');
+    const renewedToken = lines.findIndex((l) => /^\[imgctl\] renewed the token through the token command/.test(l));
+    const firstPart = lines.findIndex((l) => /^\[imgctl\] part 1\/3 sent/.test(l));
+    const lastPart = lines.findIndex((l) => /^\[imgctl\] part 3\/3 sent/.test(l));
+    // Renewed while the parts were on their way, and part URLs renewed after that, with the new token.
+    expect(renewedToken).toBeGreaterThan(firstPart);
+    expect(renewedToken).toBeLessThan(lastPart);
+    expect(lines.slice(renewedToken).some((l) => /^\[imgctl\] renewed \d+ part URLs$/.test(l))).toBe(true);
+    // Once for the login, and at least once during the upload.
+    expect((await readFile(runs, 'utf8')).trim().split('\n').length).toBeGreaterThanOrEqual(2);
+  }, 120_000);
 });
