@@ -76,8 +76,12 @@ function unmatched(event: ApiEvent): HttpResult {
   return fail(404, `no such route: ${event.requestContext.http.method} ${event.rawPath} (the API lives under ${API_BASE})`);
 }
 
+/**
+ * Without a prototype: a parameter named "__proto__" (JSON.parse makes it an
+ * own key of the event) is then kept and refused as unknown, not swallowed.
+ */
 function stringsOf(record: Record<string, string | undefined> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(record ?? {})) if (v !== undefined) out[k] = v;
   return out;
 }
