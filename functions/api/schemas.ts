@@ -179,5 +179,3 @@ export const downloadQuery = z.strictObject({
   redirect: z.optional(z.enum(['true', 'false'], { error: 'must be true or false' })),
   parts: z.optional(count(1000)),
 });
-
-export const noQuery = z.strictObject({});
