@@ -48,8 +48,8 @@ export const deleteContent: RouteHandler = async ({ event, params }) =>
   ok(toRecord(await files.deleteContent(id(params), versionOption(event.headers))));
 
 export const contentStat: RouteHandler = async ({ params }) => {
-  const { file } = await files.contentOf(id(params));
-  return ok({ size: file.size, mtime: file.mtime });
+  const { entry } = await files.recordedContentOf(id(params));
+  return ok({ size: entry.size, mtime: entry.mtime });
 };
 
 export const contentInfo: RouteHandler = async ({ params }) => {
