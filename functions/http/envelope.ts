@@ -24,11 +24,7 @@ export function fail(status: number, reason: string, headers: Record<string, str
   };
 }
 
-/**
- * Lambda's limit on a synchronous response: the returned object serialized
- * as JSON (so the body string is escaped a second time), at most 6 MB.
- */
-export const LAMBDA_MAX_RESPONSE_BYTES = 6 * 1024 * 1024;
+export { LAMBDA_MAX_RESPONSE_BYTES } from '../core/payload.js';
 
-/** The size of a result as Lambda counts it: UTF-8 bytes of the result object's JSON. */
+/** The size of a result as Lambda counts it (core/payload.ts): UTF-8 bytes of the result object's JSON. */
 export const lambdaPayloadBytes = (result: HttpResult): number => Buffer.byteLength(JSON.stringify(result), 'utf8');
