@@ -13,7 +13,7 @@ import type { JWTPayload } from 'jose';
 import type { ApiEvent } from '../functions/http/api-handler.js';
 import { matchRoute, routeKey, type ApiFunction } from '../functions/routes.js';
 import { lambdaContext } from './lambda-context.js';
-import { verifyToken, type SigningKeys } from './tokens.js';
+import { TokenRejected, verifyToken, type SigningKeys } from './tokens.js';
 
 export type ApiLambda = (event: ApiEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -50,9 +50,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Gatewa
     send(res, envelopeError(413, `the request body is over API Gateway's ${GATEWAY_MAX_BODY} byte limit`));
     return;
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const target = requestTarget(req.url ?? '');
+  if (target === undefined) {
+    send(res, envelopeError(400, 'the request target must be a path such as /api/v1/images (origin-form), not a URL'));
+    return;
+  }
   const method = (req.method ?? 'GET').toUpperCase();
-  const match = matchRoute(method, url.pathname);
+  const match = matchRoute(method, target.path);
 
   const auth = await authorize(req.headers.authorization, options.keys);
   if ('reason' in auth) {
@@ -69,7 +73,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Gatewa
     params = match.params;
   }
 
-  const event = buildEvent(req, url, method, key, body, params, claims);
+  const event = buildEvent(req, target, method, key, body, params, claims);
   const result = await options.functions[fn](event, lambdaContext(`image-service-${fn}`, API_TIMEOUT_MS));
   send(res, result);
 }
@@ -101,18 +105,29 @@ async function authorize(header: string | undefined, keys: SigningKeys): Promise
   try {
     payload = await verifyToken(keys, m[1]);
   } catch (error) {
-    const code = (error as { code?: string }).code;
-    const why =
-      code === 'ERR_JWT_EXPIRED'
-        ? 'the token has expired; get a new one'
-        : code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'
-          ? 'the token was not signed by this service'
-          : code === 'ERR_JWT_CLAIM_VALIDATION_FAILED'
-            ? `the token is not for this service (${(error as Error).message})`
-            : 'the token is not a valid JWT';
-    return { reason: why };
+    if (error instanceof TokenRejected) return { reason: error.message };
+    throw error;
   }
   return { claims: flattenClaims(payload) };
+}
+
+interface RequestTarget {
+  /** The path as sent, still %-encoded, like API Gateway's rawPath. */
+  path: string;
+  query: string;
+}
+
+/**
+ * The request target as API Gateway reads it: a path and a query, taken as
+ * sent. Resolving it as a URL would read `//host/api/v1/images` as host
+ * "host" and path /api/v1/images (another path's answer) and throw on
+ * `//%/...`; here those are paths that match no route. Absolute-form
+ * (`http://host/path`), authority-form and `*` are refused.
+ */
+function requestTarget(raw: string): RequestTarget | undefined {
+  if (!raw.startsWith('/')) return undefined;
+  const q = raw.indexOf('?');
+  return q < 0 ? { path: raw, query: '' } : { path: raw.slice(0, q), query: raw.slice(q + 1) };
 }
 
 /** HTTP APIs hand claims to Lambda as strings; lists become "[a b]". */
@@ -126,27 +141,28 @@ function flattenClaims(payload: JWTPayload): Claims {
 
 function buildEvent(
   req: IncomingMessage,
-  url: URL,
+  target: RequestTarget,
   method: string,
   key: string,
   body: Buffer,
   params: Record<string, string> | undefined,
   claims: Claims | undefined,
 ): ApiEvent {
-  const headers: Record<string, string> = {};
+  // Without a prototype, a header or parameter named "__proto__" is a key like any other.
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   }
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const query: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [k, v] of new URLSearchParams(target.query)) query[k] = Object.hasOwn(query, k) ? `${query[k]},${v}` : v;
   const now = new Date();
   const text = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? 'application/json');
   const host = headers['host'] ?? 'localhost';
   return {
     version: '2.0',
     routeKey: key,
-    rawPath: url.pathname,
-    rawQueryString: url.search.replace(/^\?/, ''),
+    rawPath: target.path,
+    rawQueryString: target.query,
     ...(headers['cookie'] ? { cookies: headers['cookie'].split(/;\s*/) } : {}),
     headers,
     ...(Object.keys(query).length > 0 ? { queryStringParameters: query } : {}),
@@ -161,7 +177,7 @@ function buildEvent(
       domainPrefix: host.split('.')[0] ?? host,
       http: {
         method,
-        path: url.pathname,
+        path: target.path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',

@@ -2,12 +2,13 @@
  * Tokens for the local stack: an ES256 key pair generated on first start and
  * kept in the data directory, JWTs shaped like Cognito access tokens
  * (`username`, `cognito:groups`), and their verification as API Gateway's JWT
- * authorizer does it (signature, issuer, audience, expiry).
+ * authorizer does it: signature, issuer, audience, an `exp` that is present
+ * and not past, an `iat` that is present and not in the future, and `nbf`.
  */
 import type { webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { errors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 
 export const LOCAL_ISSUER = 'image-service-local';
 export const LOCAL_AUDIENCE = 'image-service';
@@ -67,11 +68,38 @@ export async function issueToken(keys: SigningKeys, request: TokenRequest): Prom
     .sign(keys.privateKey);
 }
 
+/** A token the authorizer refuses, with the reason the caller is told. */
+export class TokenRejected extends Error {
+  override readonly name = 'TokenRejected';
+}
+
 export async function verifyToken(keys: SigningKeys, token: string): Promise<JWTPayload> {
-  const { payload } = await jwtVerify(token, keys.publicKey, {
-    issuer: LOCAL_ISSUER,
-    audience: LOCAL_AUDIENCE,
-    algorithms: [ALG],
-  });
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, keys.publicKey, {
+      issuer: LOCAL_ISSUER,
+      audience: LOCAL_AUDIENCE,
+      algorithms: [ALG],
+      // A token without an expiry would be valid forever; one without iat has no age to check.
+      requiredClaims: ['exp', 'iat'],
+    }));
+  } catch (error) {
+    throw new TokenRejected(reasonFor(error));
+  }
+  // jose checks iat against the clock only with maxTokenAge; the JWT authorizer always does.
+  if (typeof payload.iat === 'number' && payload.iat > Math.floor(Date.now() / 1000)) {
+    throw new TokenRejected('the token was issued in the future ("iat"); check the clock of the machine that made it');
+  }
   return payload;
+}
+
+function reasonFor(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'the token has expired; get a new one';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.reason === 'missing') return `the token has no "${error.claim}" claim; get a new one`;
+    if (error.claim === 'nbf') return 'the token is not valid yet ("nbf")';
+    return `the token is not for this service (${error.message})`;
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token was not signed by this service';
+  return 'the token is not a valid JWT';
 }

@@ -2,13 +2,13 @@
 import * as files from '../core/content/service.js';
 import { toRecord } from '../core/images/model.js';
 import * as uploads from '../core/uploads/service.js';
-import type { RouteHandler } from '../http/api-handler.js';
+import { withQuery, type RouteHandler } from '../http/api-handler.js';
 import { ok } from '../http/envelope.js';
 import { jsonBody } from '../http/request.js';
 import { parseWith } from '../http/validation.js';
 import { API_BASE } from '../routes.js';
 import { id, versionOption } from './params.js';
-import { completeUploadBody, downloadQuery, noQuery, startUploadBody } from './schemas.js';
+import { completeUploadBody, downloadQuery, startUploadBody } from './schemas.js';
 
 const uploadId = (params: Record<string, string>): string => params['upload_id'] ?? '';
 
@@ -18,15 +18,14 @@ export const deleteImage: RouteHandler = async ({ event, params }) => {
 };
 
 /** `curl -L` follows the 302 to S3; `?redirect=false` gives the link as data instead. */
-export const getContent: RouteHandler = async ({ params, query }) => {
+export const getContent: RouteHandler = withQuery(async ({ params, query }) => {
   const q = parseWith(downloadQuery, query, 'query');
   const link = await files.downloadLink(id(params), q.parts);
   if (q.redirect === 'false' || q.parts !== undefined) return ok(link);
   return { statusCode: 302, headers: { location: link.url, 'cache-control': 'no-store' }, body: '' };
-};
+});
 
-export const startUpload: RouteHandler = async ({ event, params, query, actor }) => {
-  parseWith(noQuery, query, 'query');
+export const startUpload: RouteHandler = async ({ event, params, actor }) => {
   const body = parseWith(startUploadBody, jsonBody(event), 'upload');
   const session = await uploads.startUpload(id(params), body, actor, versionOption(event.headers));
   return ok(session, {
@@ -49,8 +48,8 @@ export const deleteContent: RouteHandler = async ({ event, params }) =>
   ok(toRecord(await files.deleteContent(id(params), versionOption(event.headers))));
 
 export const contentStat: RouteHandler = async ({ params }) => {
-  const { file } = await files.contentOf(id(params));
-  return ok({ size: file.size, mtime: file.mtime });
+  const { entry } = await files.recordedContentOf(id(params));
+  return ok({ size: entry.size, mtime: entry.mtime });
 };
 
 export const contentInfo: RouteHandler = async ({ params }) => {

@@ -7,7 +7,7 @@ import * as clones from '../core/content/clone.js';
 import * as list from '../core/images/list.js';
 import { toRecord, type EditableFields, type ImageItem } from '../core/images/model.js';
 import * as images from '../core/images/service.js';
-import type { RouteHandler } from '../http/api-handler.js';
+import { withQuery, type RouteHandler } from '../http/api-handler.js';
 import { ok, type HttpResult } from '../http/envelope.js';
 import { etagOf, jsonBody } from '../http/request.js';
 import { parseWith } from '../http/validation.js';
@@ -39,11 +39,11 @@ export const createImage: RouteHandler = async ({ event, actor }) => {
   return ok(item.uid, { status: 201, headers: { location: `${API_BASE}/image/${item.uid}`, etag: etagOf(item.version) } });
 };
 
-export const listImages: RouteHandler = async ({ query }) => {
+export const listImages: RouteHandler = withQuery(async ({ query }) => {
   const q = parseWith(listQuery, query, 'query');
   const page = await list.listImages(q);
   return ok(page.records, page.next !== undefined ? { extra: { next: page.next } } : {});
-};
+});
 
 export const getImage: RouteHandler = async ({ params }) => recordResponse(await images.getImage(id(params)));
 

@@ -1,6 +1,9 @@
 /**
  * Request shapes, validated at the edge. Optional text fields take `null` to
  * clear them; empty strings are refused so that "unset" has one spelling.
+ * A schema's `error` is what zod says for every issue without a message of
+ * its own, so each check below names its limit: otherwise a string over a
+ * length limit would be told it "must be a string".
  *
  * zod/mini rather than zod: the same validation with a tree-shakable API,
  * about 75 KiB less in every function's bundle. Only the English messages
@@ -43,7 +46,7 @@ const text = (max: number) =>
 /** A UID or a name of another image. */
 const imageRef = z
   .string({ error: 'must be a UID or a name' })
-  .check(z.minLength(1, 'must not be empty'), z.maxLength(128, 'is too long'));
+  .check(z.minLength(1, 'must not be empty'), z.maxLength(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`));
 
 const flag = z.boolean({ error: 'must be true or false' });
 
@@ -153,12 +156,17 @@ export const startUploadBody = z.strictObject({
   ),
 });
 
+/** S3's ETags are a quoted MD5 with a suffix; this bounds what a client may send back. */
+const MAX_ETAG_LENGTH = 256;
+
 export const completeUploadBody = z.strictObject({
   parts: z
     .array(
       z.strictObject({
         part_number: wholeNumber('part_number', 1, 10_000),
-        etag: z.string({ error: 'must be a string' }).check(z.minLength(1, 'must not be empty'), z.maxLength(256)),
+        etag: z
+          .string({ error: 'must be a string' })
+          .check(z.minLength(1, 'must not be empty'), z.maxLength(MAX_ETAG_LENGTH, `must be at most ${MAX_ETAG_LENGTH} characters`)),
       }),
       { error: 'must be a list of {part_number, etag}' },
     )
@@ -171,5 +179,3 @@ export const downloadQuery = z.strictObject({
   redirect: z.optional(z.enum(['true', 'false'], { error: 'must be true or false' })),
   parts: z.optional(count(1000)),
 });
-
-export const noQuery = z.strictObject({});

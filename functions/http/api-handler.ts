@@ -6,6 +6,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
+import * as z from 'zod/mini';
 import { config } from '../core/config.js';
 import { forbidden } from '../core/errors.js';
 import { logger } from '../core/logger.js';
@@ -14,6 +15,7 @@ import { API_BASE, matchRoute, routeKey, ROUTES, type ApiFunction, type RouteSpe
 import { principalOf, type Principal } from './auth.js';
 import { fail, type HttpResult } from './envelope.js';
 import { errorToResponse } from './errors.js';
+import { parseWith } from './validation.js';
 
 /** What the local gateway and API Gateway both deliver (every route has the JWT authorizer; the type keeps `authorizer` optional so a missing one is a 401, not a crash). */
 export type ApiEvent = Omit<APIGatewayProxyEventV2WithJWTAuthorizer, 'requestContext'> & {
@@ -31,6 +33,17 @@ export interface ApiRequest {
 }
 
 export type RouteHandler = (request: ApiRequest) => Promise<HttpResult>;
+
+/** Handlers that read `query` and validate it with their own schema. */
+const readsQuery = new WeakSet<RouteHandler>();
+
+/** Marks a handler that takes query parameters; every other route refuses any, whatever its name. */
+export function withQuery(handler: RouteHandler): RouteHandler {
+  readsQuery.add(handler);
+  return handler;
+}
+
+const NO_QUERY = z.strictObject({});
 
 type KeyOf<R extends RouteSpec> = R extends RouteSpec ? `${R['method']} ${typeof API_BASE}${R['path']}` : never;
 /** A handler for every route the table gives this function, checked at compile time. */
@@ -55,10 +68,12 @@ export function apiHandler<F extends ApiFunction>(fn: F, handlers: Handlers<F>) 
       if (route.admin && !principal.admin) {
         throw forbidden(`${route.method} ${route.path} needs the admin role; "${principal.user}" is not in "${config.adminGroup}"`);
       }
+      const query = stringsOf(event.queryStringParameters);
+      if (!readsQuery.has(handle)) parseWith(NO_QUERY, query, 'query');
       return handle({
         event,
         params: stringsOf(event.pathParameters),
-        query: stringsOf(event.queryStringParameters),
+        query,
         principal,
         actor: { user: principal.user, site: config.siteName },
       });
@@ -76,8 +91,12 @@ function unmatched(event: ApiEvent): HttpResult {
   return fail(404, `no such route: ${event.requestContext.http.method} ${event.rawPath} (the API lives under ${API_BASE})`);
 }
 
+/**
+ * Without a prototype: a parameter named "__proto__" (JSON.parse makes it an
+ * own key of the event) is then kept and refused as unknown, not swallowed.
+ */
 function stringsOf(record: Record<string, string | undefined> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(record ?? {})) if (v !== undefined) out[k] = v;
   return out;
 }

@@ -23,3 +23,8 @@ export function fail(status: number, reason: string, headers: Record<string, str
     body: JSON.stringify({ success: false, reason }),
   };
 }
+
+export { LAMBDA_MAX_RESPONSE_BYTES } from '../core/payload.js';
+
+/** The size of a result as Lambda counts it (core/payload.ts): UTF-8 bytes of the result object's JSON. */
+export const lambdaPayloadBytes = (result: HttpResult): number => Buffer.byteLength(JSON.stringify(result), 'utf8');

@@ -1,11 +1,13 @@
 /**
  * The one place where failures become HTTP: domain errors keep their message;
- * AWS throttling and transient faults become 503 with a reason; anything else
+ * AWS throttling and unreachable dependencies become 503 with Retry-After; anything else
  * is logged in full and answered with a bare 500 that leaks no internals.
  * Every 5xx answered here is counted as a metric (ServerErrors), so failures
  * that leave as well-formed envelopes still raise an alarm.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { isThrottlingError, isTransientError } from '@smithy/core/retry';
+import type { SdkError } from '@smithy/types';
 import type { ErrorKind } from '../core/errors.js';
 import { METRIC } from '../core/metric-names.js';
 import { metrics } from '../core/metrics.js';
@@ -24,19 +26,30 @@ const STATUS: Record<ErrorKind, number> = {
   unavailable: 503,
 };
 
-/** Errors the SDK raises when AWS asks us to slow down or is briefly unwell. */
-const TRANSIENT = new Set([
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'ThrottledException',
-  'TooManyRequestsException',
-  'SlowDown',
-  'ServiceUnavailable',
-  'InternalServerError',
-  'InternalError',
-  'LimitExceededException',
-]);
+/** Seconds a client should wait before retrying a 503 (also said in the reason). */
+const RETRY_AFTER_SECONDS = 2;
+
+/**
+ * Throttling and transient faults, as the AWS SDK's own retry strategy
+ * classifies them: throttling codes and 429s; refused, reset or timed-out
+ * connections (ECONNREFUSED, ECONNRESET, "socket hang up", TimeoutError,
+ * ETIMEDOUT, EPIPE), unreachable hosts, and AWS 5xx answers. When the SDK's
+ * retries run out on one of these, the dependency is down or overloaded: the
+ * client can retry, so it is a 503, not a 500.
+ */
+function transientKind(error: unknown): 'throttled' | 'unreachable' | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const sdkError = error as SdkError;
+  if (isThrottlingError(sdkError)) return 'throttled';
+  // A modeled AWS server fault (InternalServerError, S3's InternalError) is retryable too.
+  if (isTransientError(sdkError) || sdkError.$fault === 'server') return 'unreachable';
+  return undefined;
+}
+
+const TRANSIENT_REASON = {
+  throttled: `the service is busy right now; retry in ${RETRY_AFTER_SECONDS} seconds`,
+  unreachable: `a service this API depends on is unreachable right now; retry in ${RETRY_AFTER_SECONDS} seconds`,
+} as const;
 
 export interface ErrorLog {
   error(message: string, ...extra: unknown[]): void;
@@ -55,10 +68,10 @@ function toResponse(error: unknown, log: ErrorLog): HttpResult {
     return fail(409, 'another request changed the same data at the same time; retry');
   }
   // Transactions lost to a concurrent one reach here as TransactionConflict (db/transact.ts).
-  const name = error instanceof Error ? error.name : undefined;
-  if (name !== undefined && TRANSIENT.has(name)) {
-    log.error('AWS asked us to back off', { error });
-    return fail(503, 'the service is busy right now; retry in a few seconds', { 'retry-after': '2' });
+  const transient = transientKind(error);
+  if (transient !== undefined) {
+    log.error(transient === 'throttled' ? 'AWS asked us to back off' : 'a dependency is unreachable', { error });
+    return fail(503, TRANSIENT_REASON[transient], { 'retry-after': String(RETRY_AFTER_SECONDS) });
   }
   log.error('unhandled error', { error });
   return fail(500, 'internal error; the service logged the details');

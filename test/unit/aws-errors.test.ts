@@ -55,7 +55,7 @@ describe('AWS failures become clear answers', () => {
     const result = await records(apiEvent(route('GET', '/image/{id}'), { params: { id: image.uid } }), context());
     expect(parse(result)).toEqual({
       status: 503,
-      body: { success: false, reason: 'the service is busy right now; retry in a few seconds' },
+      body: { success: false, reason: 'the service is busy right now; retry in 2 seconds' },
     });
     expect(result.headers?.['retry-after']).toBe('2');
   });

@@ -27,15 +27,41 @@ export async function contentOf(imageId: string): Promise<Content> {
   const image = await getImage(imageId);
   const fileUid = image.file_uid;
   const file = fileUid === undefined ? undefined : await getFileItem(fileUid);
-  if (!file || file.state !== 'live') {
-    throw notFound(`image "${image.name}" has no content; upload it with PUT /image/${image.uid}/content`);
-  }
+  if (!file || file.state !== 'live') throw noContent(image);
   return {
     image,
     file,
     entry: { size: file.size, mtime: file.mtime, chksum: file.chksum, filename: file.uid, uid: file.uid },
   };
 }
+
+/**
+ * What the image record keeps of its content file (size, mtime, chksum and
+ * format, written in the same transaction that made it the image's file):
+ * enough for a download link or stat without reading the file's own item,
+ * which a boot storm would otherwise read once per node.
+ */
+export interface RecordedContent {
+  image: ImageItem;
+  fmt: string;
+  entry: ContentEntry;
+}
+
+export async function recordedContentOf(imageId: string): Promise<RecordedContent> {
+  const image = await getImage(imageId);
+  if (image.file_uid === undefined) throw noContent(image);
+  for (const [fmt, value] of Object.entries(image.content ?? {})) {
+    if (typeof value === 'object' && value.uid === image.file_uid) {
+      return { image, fmt, entry: value };
+    }
+  }
+  // A record without the entry (none is written so, but be safe): the file's item has it.
+  const { file, entry } = await contentOf(imageId);
+  return { image, fmt: file.fmt, entry };
+}
+
+const noContent = (image: ImageItem) =>
+  notFound(`image "${image.name}" has no content; upload it with PUT /image/${image.uid}/content`);
 
 export interface DownloadLink {
   url: string;
@@ -53,9 +79,9 @@ export interface DownloadLink {
 export const MAX_DOWNLOAD_PARTS = 1000;
 
 export async function downloadLink(imageId: string, parts?: number): Promise<DownloadLink> {
-  const { image, file } = await contentOf(imageId);
+  const { image, fmt, entry: file } = await recordedContentOf(imageId);
   const lifetime = await urlLifetime();
-  const url = await presignGet(contentKey(file.uid), `${image.name}.${file.fmt}`, lifetime);
+  const url = await presignGet(contentKey(file.uid), `${image.name}.${fmt}`, lifetime);
   const link: DownloadLink = {
     url,
     expires: lifetime.expires,

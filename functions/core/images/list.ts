@@ -3,6 +3,7 @@
  * key of the last record served, opaque to clients (cursor.ts).
  */
 import { asUid } from '../ids.js';
+import { LAMBDA_MAX_RESPONSE_BYTES, payloadBytesOf } from '../payload.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { toRecord, type ImageItem, type ImageRecord } from './model.js';
 import { indexKeyOf, queryImagesByName } from './repository.js';
@@ -10,8 +11,12 @@ import { findImage } from './service.js';
 
 export const DEFAULT_PAGE = 100;
 
-/** Well under Lambda's 6 MB response limit, leaving room for the envelope. */
-export const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+/**
+ * The records of one page, counted as Lambda counts its response (UTF-8, the
+ * body's JSON escaped again inside the response object), not in characters:
+ * 1 MiB under Lambda's 6 MB leaves room for the envelope, headers and cursor.
+ */
+export const MAX_PAGE_BYTES = LAMBDA_MAX_RESPONSE_BYTES - 1024 * 1024;
 
 export interface ListQuery {
   limit?: number;
@@ -52,7 +57,7 @@ export async function listImages(q: ListQuery): Promise<ListPage> {
   let bytes = 0;
   for (const [i, item] of page.items.entries()) {
     const record = toRecord(item);
-    bytes += JSON.stringify(record).length;
+    bytes += payloadBytesOf(`${JSON.stringify(item.uid)}:${JSON.stringify(record)},`);
     // Lambda answers at most 6 MB: a page of long descriptions ends early, with a cursor.
     if (bytes > MAX_PAGE_BYTES && i > 0) {
       next = indexKeyOf(page.items[i - 1]!);

@@ -13,6 +13,8 @@ export const MAX_PARTS = 10_000;
 export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MIB;
 /** Part URLs handed out per call: a client needs one call per this many parts. */
 export const URLS_PER_CALL = 1000;
+/** Bytes of part URLs per answer: half of Lambda's 6 MB response, leaving room for parts_done. */
+export const URL_BYTES_PER_CALL = 3 * 1024 * 1024;
 
 /** Epoch milliseconds that sort as strings the way they do as numbers. */
 export const sortableMs = (ms: number): string => String(Math.floor(ms)).padStart(15, '0');

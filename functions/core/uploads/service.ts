@@ -20,6 +20,7 @@ import {
   MAX_PARTS,
   MIN_PART_SIZE,
   partCount,
+  URL_BYTES_PER_CALL,
   URLS_PER_CALL,
   type UploadItem,
 } from './model.js';
@@ -233,16 +234,28 @@ export async function abortUpload(imageId: string, uploadId: string): Promise<Se
   return view({ ...session, state: 'aborted', reason: 'aborted by the client' });
 }
 
+/**
+ * Fresh URLs for the first missing parts: at most URLS_PER_CALL, and no more
+ * than URL_BYTES_PER_CALL of them, so the answer stays within Lambda's 6 MB
+ * whatever the credentials' session token adds to each URL. The client asks
+ * for the rest with GET .../upload/{upload_id} as it goes.
+ */
 async function urlsFor(session: UploadItem, done: StoredPart[]): Promise<PartUrls> {
   const have = new Set(done.filter((p) => p.size === expectedPartSize(session, p.part_number)).map((p) => p.part_number));
   const missing: number[] = [];
   for (let n = 1; n <= session.part_count && missing.length < URLS_PER_CALL; n++) if (!have.has(n)) missing.push(n);
   // One lifetime for every URL of the answer, so its `expires` is true of each.
   const lifetime = await storage.urlLifetime();
-  const parts = await Promise.all(
-    missing.map(async (n) => ({ part_number: n, url: await storage.presignPart(session.key, session.s3_upload_id, n, lifetime) })),
-  );
-  return { parts, expires: lifetime.expires };
+  const presign = async (n: number): Promise<PartUrl> => ({
+    part_number: n,
+    url: await storage.presignPart(session.key, session.s3_upload_id, n, lifetime),
+  });
+  const [first, ...rest] = missing;
+  if (first === undefined) return { parts: [], expires: lifetime.expires };
+  // URLs of one session differ only in the part number: the first one's length bounds them all (+ 5 digits, + JSON).
+  const head = await presign(first);
+  const fits = Math.max(1, Math.floor(URL_BYTES_PER_CALL / (Buffer.byteLength(head.url) + 64)));
+  return { parts: [head, ...(await Promise.all(rest.slice(0, fits - 1).map(presign)))], expires: lifetime.expires };
 }
 
 interface PartUrls {
