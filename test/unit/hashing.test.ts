@@ -38,6 +38,7 @@ function fakeFetcher(data: Buffer, options: FakeOptions = {}) {
   const callsByStart = new Map<number, number>();
   let open = 0;
   let maxOpen = 0;
+  let delivered = 0;
 
   const fetchRange: FetchRange = async (start, end, signal) => {
     calls.push({ start, end, signal });
@@ -62,7 +63,9 @@ function fakeFetcher(data: Buffer, options: FakeOptions = {}) {
             const wait = chunkMs?.(start) ?? 0;
             if (wait > 0) await delay(wait, undefined, { signal });
             signal.throwIfAborted();
-            yield slice.subarray(at, at + chunkSize);
+            const chunk = slice.subarray(at, at + chunkSize);
+            delivered += chunk.length;
+            yield chunk;
           }
           if (f === 'trailing') throw new Error(`injected reset after the last byte at ${end}`);
         } finally {
@@ -82,6 +85,10 @@ function fakeFetcher(data: Buffer, options: FakeOptions = {}) {
     },
     get open() {
       return open;
+    },
+    /** Bytes handed to the hasher so far, over all ranges. */
+    get delivered() {
+      return delivered;
     },
   };
 }
@@ -311,20 +318,23 @@ describe.each(['async iterables', 'Node streams'] as const)('hashRanges, bodies 
     const data = randomBytes(rangeSize * 24);
     const run = async (stagger: boolean) => {
       const fake = fakeFetcher(data, { stream, chunkSize: 8 * 1024, chunkMs: () => 2 });
-      const starts: number[] = [];
+      // What had arrived when each range started: order, not wall-clock time, so a busy machine cannot change it.
+      const deliveredAtStart: number[] = [];
       const fetchRange: FetchRange = (start, end, signal) => {
-        starts.push(performance.now());
+        deliveredAtStart.push(fake.delivered);
         return fake.fetchRange(start, end, signal);
       };
-      const result = await hashRanges({ size: data.length, rangeSize, concurrency: 4, fetchRange, stagger });
+      // A stagger that waits for bytes, never for the clock.
+      const result = await hashRanges({ size: data.length, rangeSize, concurrency: 4, fetchRange, stagger, staggerMaxWaitMs: 60_000 });
       expect(result.sha1).toBe(sha1(data));
-      return { maxBuffered: result.stats.maxBufferedBytes, firstStarts: starts.slice(0, 4).map((t) => t - (starts[0] ?? 0)) };
+      return { maxBuffered: result.stats.maxBufferedBytes, deliveredAtStart: deliveredAtStart.slice(0, 4) };
     };
     const waves = await run(false);
     const staggered = await run(true);
-    // Without staggering the first four start together; with it, one after another.
-    expect(waves.firstStarts[3]).toBeLessThan(5);
-    expect(staggered.firstStarts[3]).toBeGreaterThan(5);
+    // Without staggering the first four start before any byte arrives; with it, each after its predecessor received some.
+    expect(waves.deliveredAtStart).toEqual([0, 0, 0, 0]);
+    expect(staggered.deliveredAtStart[0]).toBe(0);
+    for (let i = 1; i < 4; i++) expect(staggered.deliveredAtStart[i]).toBeGreaterThan(staggered.deliveredAtStart[i - 1] ?? 0);
     expect(staggered.maxBuffered).toBeLessThan(waves.maxBuffered);
   });
 
