@@ -262,7 +262,7 @@ function routeRequest(route: Route): fc.Arbitrary<HostileRequest> {
             : fc.constant(fx.uploading.uploadId),
           body: defects.includes('body') ? badBody(key, n) : fc.constant(BODY_FIELDS[key] ? JSON.stringify(validBody(key, n)) : undefined),
           ifMatch: defects.includes('ifmatch')
-            ? fc.oneof(fc.constantFrom('"999"', '"0"', 'W/"1"', '"1", "999"'), text(1, 20).filter((s) => /^[\x20-\x7e]+$/.test(s) && s.trim() !== '*'))
+            ? fc.oneof(fc.constantFrom('"999"', '"0"', 'W/"1"', '"998", "999"'), text(1, 20).filter((s) => /^[\x20-\x7e]+$/.test(s) && s.trim() !== '*' && !s.includes('"1"')))
             : fc.constant(undefined),
           contentType: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/xml'),
         })
