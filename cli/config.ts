@@ -44,7 +44,7 @@ const env = (name: string): string | undefined => {
 function xdgDir(variable: string, fallback: string[]): string {
   const set = env(variable);
   // The XDG spec ignores relative paths.
-  if (set !== undefined && set.startsWith('/')) return join(set, 'imgctl');
+  if (set?.startsWith('/')) return join(set, 'imgctl');
   return join(homedir(), ...fallback, 'imgctl');
 }
 
@@ -112,12 +112,15 @@ export interface SettingFlags {
 export async function loadSettings(flags: SettingFlags, { ignoreBrokenFile = false } = {}): Promise<Settings> {
   const file = configFile();
   let stored: StoredConfig | undefined;
-  const readStored = () => (ignoreBrokenFile ? readConfig(file).catch((): StoredConfig => ({})) : readConfig(file));
+  const readStored = async (): Promise<StoredConfig> => {
+    stored ??= await (ignoreBrokenFile ? readConfig(file).catch((): StoredConfig => ({})) : readConfig(file));
+    return stored;
+  };
   const pick = async (flag: string | undefined, envName: string, key: 'url' | 'token' | 'token_command'): Promise<Setting | undefined> => {
     if (flag !== undefined && flag !== '') return { value: flag, source: 'flag' };
     const e = env(envName);
     if (e !== undefined) return { value: e, source: 'env' };
-    const fromFile = (stored ??= await readStored())[key];
+    const fromFile = (await readStored())[key];
     if (fromFile !== undefined && fromFile !== '') return { value: fromFile, source: 'file' };
     return undefined;
   };
@@ -139,7 +142,7 @@ export async function loadSettings(flags: SettingFlags, { ignoreBrokenFile = fal
     const tokenCommand = await pick(undefined, 'IMGCTL_TOKEN_COMMAND', 'token_command');
     if (tokenCommand) settings.tokenCommand = tokenCommand;
     else {
-      const cognito = (stored ??= await readStored()).cognito;
+      const { cognito } = await readStored();
       if (cognito) settings.cognito = cognito;
     }
   }

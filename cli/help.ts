@@ -34,6 +34,7 @@ const EXAMPLES: Record<string, string[]> = {
   ],
   completion: [
     'source <(imgctl completion bash)          # in ~/.bashrc',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a zsh expansion the user types, not a template.
     'imgctl completion zsh > "${fpath[1]}/_imgctl"',
   ],
 };

@@ -50,7 +50,7 @@ const SIGNALS = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABR
 /** The shell reports a child killed by signal n as status 128 + n. */
 function childExit(code: number | null, signal: NodeJS.Signals | null): ChildExit {
   if (signal) return { code: null, signal };
-  if (code !== null && code > 128 && code - 128 < SIGNALS.length) return { code: null, signal: SIGNALS[code - 128]! };
+  if (code !== null && code > 128 && code - 128 < SIGNALS.length) return { code: null, signal: SIGNALS[code - 128] ?? null };
   return { code, signal: null };
 }
 
@@ -74,7 +74,7 @@ export function spawnGuarded(command: string, args: string[], options: { cwd?: s
       // The guard and its child share a process group (the guard's own): a child that ignores TERM goes with it.
       const timer = setTimeout(() => {
         try {
-          process.kill(-child.pid!, 'SIGKILL');
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
         } catch {
           // already gone
         }

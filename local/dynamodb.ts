@@ -79,7 +79,7 @@ export async function startDynamoDbLocal(options: DynamoDbOptions): Promise<Loca
       if (stopping) return;
       const now = Date.now();
       deaths.push(now);
-      while (deaths.length > 0 && deaths[0]! < now - RESTART_WINDOW_MS) deaths.shift();
+      while ((deaths[0] ?? now) < now - RESTART_WINDOW_MS) deaths.shift();
       const what = `DynamoDB Local ${describeExit(exit)} (last output: ${lastLine(running.output())})`;
       if (deaths.length > RESTARTS) {
         options.onFatal?.(`${what}, its ${deaths.length}th death within ${RESTART_WINDOW_MS / 1000} s: giving up`);

@@ -7,6 +7,7 @@
  * a run that dies is resumed by running the same command: the session route
  * tells which parts S3 already holds and only the rest go.
  */
+import type { Stats } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Api } from '../api.js';
@@ -184,7 +185,7 @@ async function uploadLocked({ api, out, id, image, identity, file, options, star
 
 async function identify(file: string): Promise<FileIdentity> {
   const path = resolve(file);
-  let s;
+  let s: Stats;
   try {
     s = await stat(path);
   } catch (error) {

@@ -32,6 +32,7 @@ export const imageName = z
  * among them: records end up in `imgctl list`), and lone UTF-16 surrogates,
  * which are no text at all and which DynamoDB refuses.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what this pattern refuses.
 const UNPRINTABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\p{Cs}/u;
 
 const text = (max: number) =>

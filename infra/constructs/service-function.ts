@@ -10,7 +10,7 @@
  * DynamoDB calls. Latency is watched through API Gateway's and Lambda's own
  * metrics and the structured logs (docs/deploy.md, "Watching it run").
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type IDestination, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';

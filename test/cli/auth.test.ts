@@ -113,7 +113,11 @@ describe('token renewal', () => {
     const fresh = jwt({ iat: now(), exp: now() + 3600, n: 2 });
     handler = apiAccepting(fresh);
     let runs = 0;
-    const credentials = new Credentials(dueSoon, { refresher: { name: 'counter', fetch: async () => (runs++, { token: fresh }) } });
+    const fetch = async () => {
+      runs++;
+      return { token: fresh };
+    };
+    const credentials = new Credentials(dueSoon, { refresher: { name: 'counter', fetch } });
     const api = new Api({ url: `${base}/api/v1`, credentials });
     await Promise.all([api.data('GET', '/a'), api.data('GET', '/b'), api.data('GET', '/c')]);
     expect(runs).toBe(1);

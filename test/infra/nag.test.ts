@@ -3,7 +3,7 @@
  * no unacknowledged error, and every acknowledgement says why.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { App, Validations } from 'aws-cdk-lib';
+import { type App, Validations } from 'aws-cdk-lib';
 import type { PolicyValidationPluginReport } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';

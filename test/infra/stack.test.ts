@@ -213,8 +213,8 @@ describe('functions', () => {
     const custom = buildStack({ context: { hasherReservedConcurrency: '4' } });
     expect(logicalId(custom.stack.functions.hasher.function)).toBe(ids.hasher);
     expect(
-      (custom.template.findResources('AWS::Lambda::Function')[ids.hasher]?.Properties as Record<string, unknown>)
-        .ReservedConcurrentExecutions,
+      (custom.template.findResources('AWS::Lambda::Function')[ids.hasher]?.Properties as Record<string, unknown> | undefined)
+        ?.ReservedConcurrentExecutions,
     ).toBe(4);
   });
 
@@ -645,7 +645,8 @@ describe('alarms, dashboard and outputs', () => {
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
     expect(dashboards).toHaveLength(1);
     // The body is a JSON string with references joined in; put placeholders there and parse it.
-    const joined = (dashboards[0]?.Properties as { DashboardBody: { 'Fn::Join': [string, unknown[]] } }).DashboardBody;
+    const joined = (dashboards[0]?.Properties as { DashboardBody: { 'Fn::Join': [string, unknown[]] } } | undefined)?.DashboardBody;
+    if (!joined) throw new Error('the dashboard has no body');
     const body = JSON.parse(joined['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : 'REF')).join('')) as {
       widgets: { properties: { title: string; metrics?: unknown[][] } }[];
     };

@@ -18,7 +18,7 @@ import { ListObjectsV2Command, ListPartsCommand, NoSuchUpload } from '@aws-sdk/c
 import { CONTENT_PREFIX, contentKey, PREFIX } from '../../functions/core/db/schema.js';
 import { stack } from './api.js';
 import { scanAll } from './table.js';
-import { testDdb, testS3 } from './upload-client.js';
+import { testS3 } from './upload-client.js';
 
 export interface Scope {
   /** Image UIDs the test created (deleted ones included). */

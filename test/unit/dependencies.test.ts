@@ -12,6 +12,7 @@ import { REPO_ROOT } from '../../infra/bundling.js';
 /** Declared packages used as commands or for their types only, never imported by name. */
 const NOT_IMPORTED: Readonly<Record<string, string>> = {
   typescript: 'tsc, in `npm test`',
+  '@biomejs/biome': 'biome, the linter and formatter, in `npm test`',
   'aws-cdk': 'the cdk command (docs/deploy.md)',
   '@types/node': "Node's types",
 };

@@ -27,7 +27,7 @@ export async function contentOf(imageId: string): Promise<Content> {
   const image = await getImage(imageId);
   const fileUid = image.file_uid;
   const file = fileUid === undefined ? undefined : await getFileItem(fileUid);
-  if (!file || file.state !== 'live') throw noContent(image);
+  if (file?.state !== 'live') throw noContent(image);
   return {
     image,
     file,

@@ -55,14 +55,16 @@ export async function listImages(q: ListQuery): Promise<ListPage> {
   });
   let next = page.next;
   let bytes = 0;
-  for (const [i, item] of page.items.entries()) {
+  let previous: (typeof page.items)[number] | undefined;
+  for (const item of page.items) {
     const record = toRecord(item);
     bytes += payloadBytesOf(`${JSON.stringify(item.uid)}:${JSON.stringify(record)},`);
     // Lambda answers at most 6 MB: a page of long descriptions ends early, with a cursor.
-    if (bytes > MAX_PAGE_BYTES && i > 0) {
-      next = indexKeyOf(page.items[i - 1]!);
+    if (bytes > MAX_PAGE_BYTES && previous !== undefined) {
+      next = indexKeyOf(previous);
       break;
     }
+    previous = item;
     records[item.uid] = record;
   }
   return { records, ...(next ? { next: encodeCursor(next) } : {}) };

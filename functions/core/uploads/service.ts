@@ -187,12 +187,11 @@ export async function completeUpload(
 /** Exactly parts 1..count, each once, in order. */
 function checkPartList(parts: { part_number: number; etag: string }[], count: number) {
   const sorted = [...parts].sort((a, b) => a.part_number - b.part_number);
-  for (let i = 0; i < sorted.length; i++) {
-    const p = sorted[i]!;
+  for (const [i, p] of sorted.entries()) {
     if (p.part_number !== i + 1) {
       const seen = new Set(sorted.map((x) => x.part_number));
       const missing = Array.from({ length: count }, (_, k) => k + 1).find((n) => !seen.has(n));
-      if (i > 0 && sorted[i - 1]!.part_number === p.part_number) throw invalid(`part ${p.part_number} is listed twice`);
+      if (sorted[i - 1]?.part_number === p.part_number) throw invalid(`part ${p.part_number} is listed twice`);
       if (p.part_number > count) throw invalid(`part ${p.part_number} is beyond this upload's ${count} parts`);
       throw invalid(`part ${missing ?? i + 1} is missing from the list`);
     }
