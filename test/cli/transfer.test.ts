@@ -53,7 +53,7 @@ describe('upload and download', () => {
     const file = await randomFile('big.img', 16 * MIB + 123);
     const sha1 = await sha1OfFile(file);
 
-    const up = expectCode(await run(['upload', image.name, file, '--part-size', '5M', '-c', '4', '-v']), 0);
+    const up = expectCode(await run(['upload', image.name, file, '--part-size', '5M', '-c', '4', '-v', '--fmt', 'raw']), 0);
     expect(countLines(up.stderr, PART_SENT)).toBe(4);
     // One read: the sha1 comes from the parts as they were read, and goes with the completion.
     expect(up.stderr).not.toMatch(SEPARATE_HASH);
@@ -69,7 +69,7 @@ describe('upload and download', () => {
 
     const info = JSON.parse(expectCode(await run(['info', image.name, '--json']), 0).stdout) as Record<string, unknown>;
     expect(info).toEqual((await call('GET', `/image/${image.uid}/content/info`)).body.data);
-    expect(info).toMatchObject({ size: 16 * MIB + 123, chksum: `sha1:${sha1}`, refcnt: 1, fmt: 'cwsquash' });
+    expect(info).toMatchObject({ size: 16 * MIB + 123, chksum: `sha1:${sha1}`, refcnt: 1, fmt: 'raw' });
     const statJson = JSON.parse(expectCode(await run(['stat', image.uid, '--json']), 0).stdout) as Record<string, unknown>;
     expect(statJson).toEqual({ size: 16 * MIB + 123, mtime: info['mtime'] });
     expect(expectCode(await run(['info', image.name]), 0).stdout).toMatch(/chksum:\s+sha1:[0-9a-f]{40}/);
@@ -78,9 +78,9 @@ describe('upload and download', () => {
     // The default target is <name>.<fmt> in the working directory.
     const dl = expectCode(await run(['download', image.name, '--chunk-size', '4M', '-q'], { cwd: home }), 0);
     expect(dl.stderr).toBe('');
-    const target = join(home, `${image.name}.cwsquash`);
+    const target = join(home, `${image.name}.raw`);
     expect(await sha1OfFile(target)).toBe(sha1);
-    expect(await readdir(home)).not.toContain(`${image.name}.cwsquash.part`);
+    expect(await readdir(home)).not.toContain(`${image.name}.raw.part`);
 
     // An existing file is not overwritten without --force.
     const exists = expectCode(await run(['download', image.name, target]), 1);
@@ -89,7 +89,7 @@ describe('upload and download', () => {
 
     // A reader may download but not upload.
     expectCode(await run(['download', image.uid, join(home, 'by-reader.img'), '-q'], { token: stack().tokens.reader }), 0);
-    const refused = expectCode(await run(['upload', image.uid, file], { token: stack().tokens.reader }), 1);
+    const refused = expectCode(await run(['upload', image.uid, file, '--fmt', 'raw'], { token: stack().tokens.reader }), 1);
     expect(refused.stderr).toMatch(/refused \(HTTP 403\).*admin/);
   });
 
@@ -98,7 +98,7 @@ describe('upload and download', () => {
     const file = await randomFile('resume.img', 16 * MIB + 7);
     const sha1 = await sha1OfFile(file);
 
-    const killed = await run(['upload', image.name, file, '--part-size', '5M', '-c', '1', '-v'], {
+    const killed = await run(['upload', image.name, file, '--part-size', '5M', '-c', '1', '-v', '--fmt', 'raw'], {
       env: { IMGCTL_TEST_KILL_AFTER_PARTS: '2' },
     });
     expect(killed.signal).toBe('SIGKILL');
@@ -116,7 +116,7 @@ describe('upload and download', () => {
     expect(session).toMatchObject({ state: 'uploading', part_count: 4 });
     expect(session?.parts_done).toHaveLength(2);
 
-    const resumed = expectCode(await run(['upload', image.name, file, '-v']), 0);
+    const resumed = expectCode(await run(['upload', image.name, file, '-v', '--fmt', 'raw']), 0);
     expect(resumed.stderr).toContain(`resuming upload ${state?.upload_id ?? ''}: S3 holds 2 of 4 parts`);
     // Parts 1 and 2 are read and hashed again (the sha1 covers the whole file), but only 3 and 4 are sent.
     expect(countLines(resumed.stderr, PART_SENT)).toBe(2);
@@ -134,11 +134,11 @@ describe('upload and download', () => {
     const image = await createImage();
     const file = await randomFile('nowait.img', 3 * MIB);
     const sha1 = await sha1OfFile(file);
-    const first = expectCode(await run(['upload', image.name, file, '--no-wait', '--json']), 0);
+    const first = expectCode(await run(['upload', image.name, file, '--no-wait', '--json', '--fmt', 'raw']), 0);
     expect(JSON.parse(first.stdout)).toMatchObject({ sha1, parts_sent: 1 });
     expect(await uploadState(image.uid)).toMatchObject({ sha1 });
 
-    const again = expectCode(await run(['upload', image.name, file, '-v']), 0);
+    const again = expectCode(await run(['upload', image.name, file, '-v', '--fmt', 'raw']), 0);
     expect(countLines(again.stderr, PART_SENT)).toBe(0);
     expect(again.stderr).not.toMatch(SEPARATE_HASH);
     expect(again.stdout).toContain(`sha1:${sha1} checked by the service`);
@@ -148,13 +148,13 @@ describe('upload and download', () => {
   it('a file changed after an interrupted upload starts a new session and aborts the old one', async () => {
     const image = await createImage();
     const file = await randomFile('changed.img', 11 * MIB);
-    await run(['upload', image.name, file, '--part-size', '5M', '-c', '1'], { env: { IMGCTL_TEST_KILL_AFTER_PARTS: '1' } });
+    await run(['upload', image.name, file, '--part-size', '5M', '-c', '1', '--fmt', 'raw'], { env: { IMGCTL_TEST_KILL_AFTER_PARTS: '1' } });
     const old = await uploadState(image.uid);
     expect(old).toBeDefined();
     await writeFile(file, randomBytes(11 * MIB));
     await utimes(file, new Date(), new Date(Date.now() + 5000));
 
-    const again = expectCode(await run(['upload', image.name, file, '--part-size', '5M']), 0);
+    const again = expectCode(await run(['upload', image.name, file, '--part-size', '5M', '--fmt', 'raw']), 0);
     expect(again.stderr).toContain('starting over');
     const oldSession = (await call<{ state: string }>('GET', `/image/${image.uid}/content/upload/${old?.upload_id ?? ''}`)).body.data;
     expect(oldSession?.state).toBe('aborted');
@@ -165,7 +165,7 @@ describe('upload and download', () => {
     const image = await createImage();
     const file = await randomFile('source.img', 12 * MIB + 5);
     const sha1 = await sha1OfFile(file);
-    expectCode(await run(['upload', image.uid, file, '--part-size', '5M', '-q']), 0);
+    expectCode(await run(['upload', image.uid, file, '--part-size', '5M', '-q', '--fmt', 'raw']), 0);
 
     const target = join(home, 'partial.img');
     const killed = await run(['download', image.name, target, '--chunk-size', '3M', '-c', '1'], {
@@ -196,13 +196,13 @@ describe('upload and download', () => {
   it('a partial download whose image has new content since starts over, without --force', async () => {
     const image = await createImage();
     const first = await randomFile('first.img', 8 * MIB);
-    expectCode(await run(['upload', image.uid, first, '--part-size', '5M', '-q']), 0);
+    expectCode(await run(['upload', image.uid, first, '--part-size', '5M', '-q', '--fmt', 'raw']), 0);
     const target = join(home, 'changing.img');
     const killed = await run(['download', image.name, target, '--chunk-size', '2M', '-c', '1'], { env: { IMGCTL_TEST_KILL_AFTER_CHUNKS: '1' } });
     expect(killed.signal).toBe('SIGKILL');
 
     const second = await randomFile('second.img', 7 * MIB + 3);
-    expectCode(await run(['upload', image.uid, second, '--part-size', '5M', '-q']), 0);
+    expectCode(await run(['upload', image.uid, second, '--part-size', '5M', '-q', '--fmt', 'raw']), 0);
     const again = expectCode(await run(['download', image.name, target, '--chunk-size', '2M']), 0);
     expect(again.stderr).toContain('starting over');
     expect(await sha1OfFile(target)).toBe(await sha1OfFile(second));
@@ -228,23 +228,23 @@ describe('upload and download', () => {
     await mkdir(dirname(lock), { recursive: true });
     // A live holder: this test process stands in for the first imgctl.
     await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname() }));
-    const refused = expectCode(await run(['upload', image.name, file]), 1);
+    const refused = expectCode(await run(['upload', image.name, file, '--fmt', 'raw']), 1);
     expect(refused.stderr).toContain(`another imgctl (pid ${process.pid} on ${hostname()}) is uploading to this image`);
     expect(refused.stderr).toContain(`if none runs, remove ${lock}`);
     // One on another host (a shared home) cannot be checked: also refused.
     await writeFile(lock, JSON.stringify({ pid: 1, host: 'elsewhere' }));
-    expect(expectCode(await run(['upload', image.name, file]), 1).stderr).toContain('(pid 1 on elsewhere)');
+    expect(expectCode(await run(['upload', image.name, file, '--fmt', 'raw']), 1).stderr).toContain('(pid 1 on elsewhere)');
     expect((await call('GET', `/image/${image.uid}/content/info`)).status).toBe(404);
     // Its holder gone (as after a kill, which the resume test above goes through), the lock is taken over and released.
     await writeFile(lock, JSON.stringify({ pid: 999999999, host: hostname() }));
-    expectCode(await run(['upload', image.name, file, '-q']), 0);
+    expectCode(await run(['upload', image.name, file, '-q', '--fmt', 'raw']), 0);
     expect((await readdir(dirname(lock))).filter((f) => f.startsWith(image.uid))).toEqual([]);
   });
 
   it('refuses an upload to a frozen image with the reason', async () => {
     const image = await createImage({ frozen: true });
     const file = await randomFile('frozen.img', 1000);
-    const refused = expectCode(await run(['upload', image.name, file]), 1);
+    const refused = expectCode(await run(['upload', image.name, file, '--fmt', 'raw']), 1);
     expect(refused.stderr).toMatch(/refused \(HTTP 403\): .*frozen/);
     const noContent = expectCode(await run(['info', image.name]), 1);
     expect(noContent.stderr).toMatch(/refused \(HTTP 404\): .*no content/);

@@ -101,7 +101,7 @@ describe('part URL renewal', () => {
     const sha1 = await sha1OfFile(file);
 
     const up = expectCode(
-      await run(['upload', name, file, '--part-size', '5M', '-c', '1', '-v'], {
+      await run(['upload', name, file, '--part-size', '5M', '-c', '1', '-v', '--fmt', 'raw'], {
         IMGCTL_TEST_PART_DELAY_MS: String(URL_LIFETIME_S * 1000 + 500),
       }),
       0,

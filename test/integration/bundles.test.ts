@@ -122,7 +122,7 @@ describe('the bundled functions against the local stack', () => {
     const data = makeContent(1, 1234);
     const started = await api<Session>('content', route('PUT', '/image/{id}/content'), {
       params: { id: uid },
-      body: { size: data.length, sha1: sha1Hex(data), part_size: PART },
+      body: { size: data.length, sha1: sha1Hex(data), part_size: PART, fmt: 'raw' },
     });
     expect(started.status, JSON.stringify(started.body)).toBe(201);
     const session = started.body.data as Session;

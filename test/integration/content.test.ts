@@ -23,6 +23,7 @@ import {
   waitForState,
   type Session,
 } from './upload-client.js';
+import { makeSquashfs } from '../squashfs.js';
 
 interface Info {
   size: number;
@@ -52,13 +53,15 @@ const expectReason = (res: { status: number; body: { success: boolean; reason?: 
 };
 
 group('multi-part upload and download', () => {
-  it('uploads 3 parts of 5 MiB plus a tail via presigned URLs and serves the same bytes back', async () => {
+  it('uploads a squashfs file of 3 parts of 5 MiB plus a tail via presigned URLs and serves the same bytes back', async () => {
     const image = await createImage();
-    const data = makeContent(3, 12_345);
+    // Random files do not compress: the squashfs file is a little over 15 MiB, 4 parts.
+    const data = await makeSquashfs({ bytes: 3 * PART });
     const digest = sha1Hex(data);
     const before = Date.now() / 1000;
 
-    const res = await start(image.uid, { size: data.length, part_size: PART });
+    // No fmt: the default, cwsquash, which the hasher checks.
+    const res = await start(image.uid, { size: data.length, part_size: PART, fmt: undefined });
     const session = expectData(res, 201, 'start');
     expect(res.headers.get('location')).toBe(`/api/v1/image/${image.uid}/content/upload/${session.upload_id}`);
     expect(session).toMatchObject({
@@ -158,8 +161,8 @@ group('multi-part upload and download', () => {
     expect((await downloadFollowing(image.uid)).bytes.equals(data)).toBe(true);
 
     // A second upload with another fmt replaces the entry, not adds one.
-    const second = makeContent(0, 5_000);
-    const again = await uploadContent(image.uid, second);
+    const second = await makeSquashfs();
+    const again = await uploadContent(image.uid, second, { fmt: 'cwsquash' });
     expect(again.state).toBe('ready');
     const after = expectData(await call<ImageRecord>('GET', `/image/${image.uid}`), 200, 'record');
     expect(Object.keys(after.content).filter((k) => typeof after.content[k] === 'object')).toEqual(['cwsquash']);

@@ -128,6 +128,16 @@ export interface FileItem {
   refcnt: number;
   state: FileState;
   last_modified: number;
+  /** The superblock's facts, for `cwsquash` files (checked by the hasher). */
+  squashfs?: SquashfsFacts;
+}
+
+export interface SquashfsFacts {
+  compression: string;
+  block_size: number;
+  inodes: number;
+  bytes_used: number;
+  mkfs_time: number;
 }
 
 export type UploadState = 'uploading' | 'hashing' | 'ready' | 'failed' | 'aborted';

@@ -128,3 +128,10 @@ export async function abortMultipart(key: string, uploadId: string): Promise<voi
 export async function deleteObject(key: string): Promise<void> {
   await s3().send(new DeleteObjectCommand({ Bucket: config.bucketName, Key: key }));
 }
+
+/** The first `length` bytes of an object (fewer if it is shorter), with one ranged GET. */
+export async function readHead(key: string, length: number): Promise<Uint8Array> {
+  const out = await s3().send(new GetObjectCommand({ Bucket: config.bucketName, Key: key, Range: `bytes=0-${length - 1}` }));
+  if (!out.Body) throw new Error(`S3 gave no body for the first ${length} bytes of ${key}`);
+  return out.Body.transformToByteArray();
+}

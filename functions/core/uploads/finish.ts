@@ -22,6 +22,8 @@ import { deleteObject } from '../files/storage.js';
 import { HashDeadlineError, hashS3Object, isRetryableS3Error } from '../hashing/index.js';
 import type { ImageItem } from '../images/model.js';
 import { getImageItem, putImageIfVersion } from '../images/repository.js';
+import type { SquashfsFacts } from '../db/schema.js';
+import { checkFormat, type FormatCheck } from './format.js';
 import { completionOrder, type UploadItem } from './model.js';
 import { getUpload, transition, transitionWrite } from './repository.js';
 
@@ -70,7 +72,15 @@ export async function finishUpload(uploadId: string, options: FinishOptions): Pr
   if (session.sha1 !== undefined && session.sha1 !== result.sha1) {
     return fail(session, `sha1 mismatch: the upload declared ${session.sha1} but the bytes in S3 hash to ${result.sha1}; the image keeps its previous content`);
   }
-  return switchContent(session, result, options);
+  let format: FormatCheck;
+  try {
+    format = await checkFormat(session.fmt, session.key, result.size);
+  } catch (error) {
+    if ((await getUpload(uploadId))?.state !== 'hashing') return 'duplicate';
+    throw error;
+  }
+  if (!format.ok) return fail(session, format.reason);
+  return switchContent(session, { ...result, ...(format.squashfs ? { squashfs: format.squashfs } : {}) }, options);
 }
 
 async function hash(session: UploadItem, options: FinishOptions) {
@@ -103,7 +113,7 @@ async function fail(session: UploadItem, reason: string): Promise<Outcome> {
 
 async function switchContent(
   session: UploadItem,
-  result: { sha1: string; size: number; mtime: number },
+  result: { sha1: string; size: number; mtime: number; squashfs?: SquashfsFacts },
   options: FinishOptions,
 ): Promise<Outcome> {
   const order = completionOrder(session.completed_at ?? session.created_at * 1000, session.upload_id);
@@ -133,6 +143,7 @@ async function switchContent(
       refcnt: 1,
       state: 'live',
       last_modified: now,
+      ...(result.squashfs ? { squashfs: result.squashfs } : {}),
     };
     const next: ImageItem = {
       ...image,
