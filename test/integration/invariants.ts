@@ -39,6 +39,8 @@ interface FileRow {
   state: string;
   fmt: string;
   key: string;
+  chksum: string;
+  size: number;
 }
 interface UploadRow {
   upload_id: string;
@@ -52,6 +54,8 @@ export interface Snapshot {
   names: Map<string, string>;
   files: Map<string, FileRow>;
   uploads: Map<string, UploadRow>;
+  /** The checksum index: `<sha1>#<size>` to the file it names. */
+  checksums: Map<string, string>;
   objects: Set<string>;
 }
 
@@ -71,7 +75,7 @@ export async function listContentObjects(): Promise<Set<string>> {
 
 export async function snapshot(): Promise<Snapshot> {
   const [items, objects] = await Promise.all([scanAll(), listContentObjects()]);
-  const snap: Snapshot = { images: new Map(), names: new Map(), files: new Map(), uploads: new Map(), objects };
+  const snap: Snapshot = { images: new Map(), names: new Map(), files: new Map(), uploads: new Map(), checksums: new Map(), objects };
   for (const item of items) {
     // The prefix up to and including '#' names the kind (functions/core/db/schema.ts).
     const at = item.pk.indexOf('#') + 1;
@@ -80,6 +84,7 @@ export async function snapshot(): Promise<Snapshot> {
     else if (prefix === PREFIX.name) snap.names.set(id, String(item['uid']));
     else if (prefix === PREFIX.file) snap.files.set(id, item as unknown as FileRow);
     else if (prefix === PREFIX.upload) snap.uploads.set(id, item as unknown as UploadRow);
+    else if (prefix === PREFIX.chksum) snap.checksums.set(id, String(item['file_uid']));
   }
   return snap;
 }
@@ -124,6 +129,12 @@ export async function violations(scope: Scope): Promise<string[]> {
     } else {
       if (refs.length > 0) out.push(`file ${uid}: no FILE item, yet images ${refs.join(', ')} refer to it (dangling)`);
       if (hasObject) out.push(`file ${uid}: content/${uid} is in S3 with no FILE item (orphan)`);
+    }
+    // The checksum index names a file only under that file's own bytes.
+    for (const [key, named] of snap.checksums) {
+      if (named === uid && file && key !== `${file.chksum.replace(/^sha1:/, '')}#${file.size}`) {
+        out.push(`file ${uid}: checksum index entry ${key} names it, but it holds ${file.chksum} of ${file.size} bytes`);
+      }
     }
     const upload = snap.uploads.get(uid);
     if (upload) {

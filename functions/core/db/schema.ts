@@ -28,6 +28,7 @@ export const PREFIX = {
   name: 'NAME#',
   file: 'FILE#',
   upload: 'UPLOAD#',
+  chksum: 'CHKSUM#',
 } as const;
 
 export const keys = {
@@ -35,6 +36,8 @@ export const keys = {
   name: (name: string) => ({ pk: `${PREFIX.name}${name}` }),
   file: (uid: string) => ({ pk: `${PREFIX.file}${uid}` }),
   upload: (id: string) => ({ pk: `${PREFIX.upload}${id}` }),
+  /** `sha1` in lower-case hex. */
+  chksum: (sha1: string, size: number) => ({ pk: `${PREFIX.chksum}${sha1}#${size}` }),
 };
 
 /** Constant partition of the byName index: every image, sorted by name. */
@@ -140,6 +143,19 @@ export interface SquashfsFacts {
   mkfs_time: number;
 }
 
+/**
+ * `CHKSUM#<sha1>#<size>`: the live file with these bytes, so that an upload
+ * of identical content shares it instead of storing it again. Written in the
+ * transaction that creates the file; removed (if it still names the file)
+ * when the file is collected. It may name a file that is going or gone: the
+ * reader checks the file.
+ */
+export interface ChecksumItem {
+  pk: string;
+  kind: 'chksum';
+  file_uid: string;
+}
+
 export type UploadState = 'uploading' | 'hashing' | 'ready' | 'failed' | 'aborted';
 
 /** `UPLOAD#<id>`: an upload session; listed under HASHING_UPLOADS_PARTITION while hashing. */
@@ -169,6 +185,11 @@ export interface UploadItem {
    * run that released it failed before the collection was done.
    */
   replaced_file?: string;
+  /**
+   * The existing file with the same bytes that the image switched to instead
+   * of this upload's object, which is then deleted.
+   */
+  shared_file?: string;
   /** Epoch seconds; DynamoDB's TTL removes the item after this. */
   expires_at: number;
 }

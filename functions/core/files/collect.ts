@@ -2,20 +2,23 @@
  * Removes a file nobody refers to any more. Three steps, each safe to repeat:
  * mark the item `deleting` (only at refcnt 0, and from then on no clone can
  * take a reference), delete the object, delete the item. A crash between
- * steps leaves a `deleting` item that the next call finishes.
+ * steps leaves a `deleting` item that the next call finishes. The checksum
+ * index entry goes with the object, if it still names this file.
  */
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
 import { keys } from '../db/schema.js';
-import { contentKey } from './model.js';
+import { contentKey, type FileItem } from './model.js';
+import { sha1Of } from './repository.js';
 import { deleteObject } from './storage.js';
 
 /** Returns true when the file was (or already had been) removed. */
 export async function collectFile(uid: string): Promise<boolean> {
+  let file: FileItem;
   try {
-    await ddb().send(
+    const out = await ddb().send(
       new UpdateCommand({
         TableName: config.tableName,
         Key: keys.file(uid),
@@ -23,14 +26,28 @@ export async function collectFile(uid: string): Promise<boolean> {
         ConditionExpression: 'attribute_exists(pk) AND #refcnt = :zero',
         ExpressionAttributeNames: { '#state': 'state', '#refcnt': 'refcnt' },
         ExpressionAttributeValues: { ':deleting': 'deleting', ':zero': 0 },
+        ReturnValues: 'ALL_NEW',
       }),
     );
+    file = out.Attributes as FileItem;
   } catch (error) {
     // Still referenced, or already gone: nothing to collect.
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
   await deleteObject(contentKey(uid));
+  // Identical uploads no longer find this file; an entry another file took since is left alone.
+  await ddb()
+    .send(
+      new DeleteCommand({
+        TableName: config.tableName,
+        Key: keys.chksum(sha1Of(file), file.size),
+        ConditionExpression: '#file = :uid',
+        ExpressionAttributeNames: { '#file': 'file_uid' },
+        ExpressionAttributeValues: { ':uid': uid },
+      }),
+    )
+    .catch(ignoreConditionFailed);
   await ddb().send(
     new DeleteCommand({
       TableName: config.tableName,
@@ -39,8 +56,10 @@ export async function collectFile(uid: string): Promise<boolean> {
       ExpressionAttributeNames: { '#state': 'state' },
       ExpressionAttributeValues: { ':deleting': 'deleting' },
     }),
-  ).catch((error: unknown) => {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  });
+  ).catch(ignoreConditionFailed);
   return true;
 }
+
+const ignoreConditionFailed = (error: unknown): void => {
+  if (!(error instanceof ConditionalCheckFailedException)) throw error;
+};

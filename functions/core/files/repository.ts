@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
-import { keys, RELEASED_FILES_PARTITION } from '../db/schema.js';
+import { keys, RELEASED_FILES_PARTITION, type ChecksumItem } from '../db/schema.js';
 import type { Write } from '../db/transact.js';
 import type { FileItem } from './model.js';
 
@@ -36,3 +36,39 @@ export const releaseFile = (uid: string): Write => ({
     ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':released': RELEASED_FILES_PARTITION, ':uid': uid },
   },
 });
+
+/**
+ * The live file holding exactly these bytes, if the checksum index names one
+ * that can still be shared; otherwise the uid of the file a stale index entry
+ * names (gone, or on its way out), which `claimChecksum` may replace.
+ */
+export async function findFileWithBytes(sha1: string, size: number): Promise<{ file?: FileItem; stale?: string }> {
+  const out = await ddb().send(new GetCommand({ TableName: config.tableName, Key: keys.chksum(sha1, size), ConsistentRead: true }));
+  const index = out.Item as ChecksumItem | undefined;
+  if (!index) return {};
+  const file = await getFileItem(index.file_uid);
+  if (file && file.state === 'live' && file.refcnt > 0) return { file };
+  return { stale: index.file_uid };
+}
+
+/**
+ * Names `uid` as the file with these bytes; goes in the transaction that
+ * creates the file. Fails if another file took the entry since it was read
+ * (absent, or naming `stale`).
+ */
+export const claimChecksum = (sha1: string, size: number, uid: string, stale?: string): Write => {
+  const item: ChecksumItem = { ...keys.chksum(sha1, size), kind: 'chksum', file_uid: uid };
+  return stale === undefined
+    ? { Put: { Item: item, ConditionExpression: 'attribute_not_exists(pk)' } }
+    : {
+        Put: {
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk) OR #file = :stale',
+          ExpressionAttributeNames: { '#file': 'file_uid' },
+          ExpressionAttributeValues: { ':stale': stale },
+        },
+      };
+};
+
+/** The hex sha1 of a file's `sha1:<hex>` chksum. */
+export const sha1Of = (file: Pick<FileItem, 'chksum'>): string => file.chksum.replace(/^sha1:/, '');

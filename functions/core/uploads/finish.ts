@@ -17,7 +17,7 @@ import { retryWhileStale, Stale } from '../db/optimistic.js';
 import { ConditionFailed, failingWith, writeAll, type Write } from '../db/transact.js';
 import { collectFile } from '../files/collect.js';
 import type { FileItem } from '../files/model.js';
-import { releaseFile } from '../files/repository.js';
+import { claimChecksum, findFileWithBytes, releaseFile, retainFile } from '../files/repository.js';
 import { deleteObject } from '../files/storage.js';
 import { HashDeadlineError, hashS3Object, isRetryableS3Error } from '../hashing/index.js';
 import type { ImageItem } from '../images/model.js';
@@ -48,6 +48,8 @@ export async function finishUpload(uploadId: string, options: FinishOptions): Pr
     // (refcnt 0) can't be referred to again.
     if (session.state === 'failed') await deleteObject(session.key);
     if (session.state === 'ready' && session.replaced_file !== undefined) await collectFile(session.replaced_file);
+    // Its image shares an identical file instead, so nothing refers to this object.
+    if (session.state === 'ready' && session.shared_file !== undefined) await deleteObject(session.key);
     return 'duplicate';
   }
 
@@ -131,7 +133,10 @@ async function switchContent(
       return fail(session, `image "${image.name}" was frozen before its upload was checked; unfreeze it and upload again`);
     }
     const now = nowSeconds();
-    const file: FileItem = {
+    // Identical bytes already stored (same sha1, size and format): share that file, as clones do.
+    const found = await findFileWithBytes(result.sha1, result.size);
+    const shared = found.file && found.file.fmt === session.fmt ? found.file : undefined;
+    const file: FileItem = shared ?? {
       ...keys.file(session.upload_id),
       kind: 'file',
       uid: session.upload_id,
@@ -157,22 +162,32 @@ async function switchContent(
       },
       version: image.version + 1,
     };
+    // The image already refers to the shared file: its reference stays as it is.
+    const replaced = image.file_uid !== undefined && image.file_uid !== file.uid ? image.file_uid : undefined;
     // The file exists or the session moved on: another copy of this event finished first.
     const duplicate = () => new Duplicate();
     const writes: Write[] = [
       putImageIfVersion(next, image.version),
-      failingWith({ Put: { Item: file, ConditionExpression: 'attribute_not_exists(pk)' } }, duplicate),
       failingWith(
-        transitionWrite(
-          session.upload_id,
-          'hashing',
-          'ready',
-          image.file_uid !== undefined ? { replaced_file: image.file_uid } : {},
-        ),
+        transitionWrite(session.upload_id, 'hashing', 'ready', {
+          ...(replaced !== undefined ? { replaced_file: replaced } : {}),
+          ...(shared ? { shared_file: shared.uid } : {}),
+        }),
         duplicate,
       ),
     ];
-    if (image.file_uid !== undefined) writes.push(releaseFile(image.file_uid));
+    if (shared) {
+      // Fails if the file was released to 0 since it was read: read again, and store these bytes then.
+      if (image.file_uid !== shared.uid) writes.push(failingWith(retainFile(shared.uid), () => new Stale()));
+    } else {
+      writes.push(failingWith({ Put: { Item: file, ConditionExpression: 'attribute_not_exists(pk)' } }, duplicate));
+      // Another file with these bytes but another format keeps the index; this one is stored apart.
+      if (!found.file) {
+        // Lost to an identical upload that claimed the entry first: read again, and share its file.
+        writes.push(failingWith(claimChecksum(result.sha1, result.size, file.uid, found.stale), () => new Stale()));
+      }
+    }
+    if (replaced !== undefined) writes.push(releaseFile(replaced));
     try {
       await writeAll(writes);
     } catch (error) {
@@ -180,8 +195,9 @@ async function switchContent(
       // The image changed (or its old file did) since it was read: read again.
       throw error instanceof ConditionFailed ? new Stale() : error;
     }
-    if (image.file_uid !== undefined) await collectFile(image.file_uid);
-    options.log.info('content switched', { image: image.uid, file: file.uid, previous: image.file_uid });
+    if (shared) await deleteObject(session.key);
+    if (replaced !== undefined) await collectFile(replaced);
+    options.log.info('content switched', { image: image.uid, file: file.uid, previous: image.file_uid, shared: shared !== undefined });
     return 'ready';
   }, switchExhausted(session));
 }
