@@ -23,6 +23,7 @@ import {
   grantContentObjects,
   grantTable,
 } from './constructs/grants.js';
+import { DefaultImage } from './constructs/default-image.js';
 import { ServiceFunction } from './constructs/service-function.js';
 import { CONTENT_PREFIX, Storage } from './constructs/storage.js';
 import { addNagSuppressions } from './nag.js';
@@ -54,6 +55,7 @@ export class ImageServiceStack extends Stack {
     this.config = config;
 
     this.storage = new Storage(this, 'Storage', config);
+    new DefaultImage(this, 'DefaultImage', { table: this.storage.table, logRetention: config.logRetentionDays });
     const { table, bucket } = this.storage;
     this.auth = new Auth(this, 'Auth', config);
 

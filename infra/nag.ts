@@ -13,6 +13,8 @@ import { CONTENT_PREFIX, type Storage } from './constructs/storage.js';
 
 /** CDK's singleton behind Bucket.addEventNotification; the id is fixed by aws-cdk-lib. */
 const NOTIFICATIONS_HANDLER_ID = 'BucketNotificationsHandler050a0587b7544547bf325f094a3db834';
+/** The singleton function behind every AwsCustomResource of a stack (here: DefaultImage). */
+const AWS_CUSTOM_RESOURCE_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 
 /**
  * The parts of the stack that carry acknowledged findings. ImageServiceStack
@@ -76,6 +78,15 @@ export function addNagSuppressions(stack: NagScope): void {
       notifications,
       'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       "aws-cdk-lib's own custom resource that configures the bucket notification at deploy time; its role is not configurable. Its only other permission is s3:PutBucketNotification on the content bucket.",
+    );
+  }
+
+  const customResource = stack.node.tryFindChild(AWS_CUSTOM_RESOURCE_ID);
+  if (customResource) {
+    ack(
+      customResource,
+      'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      "aws-cdk-lib's AwsCustomResource function, which creates DefaultImage once at stack creation; its role is not configurable. Its only other permissions are dynamodb:PutItem and ConditionCheckItem on the table.",
     );
   }
 }

@@ -19,7 +19,7 @@ import { useLocalHandlerEnvironment } from './handler-env.js';
 import { lambdaContext } from './lambda-context.js';
 import { assertPortFree, freePort } from './ports.js';
 import { startLocalS3 } from './s3.js';
-import { ensureTable } from './table.js';
+import { createDefaultImage, ensureTable } from './table.js';
 import { issueToken, loadOrCreateKeys, type SigningKeys } from './tokens.js';
 
 export interface LocalStackOptions {
@@ -118,7 +118,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const admin = new DynamoDBClient({});
     try {
-      await ensureTable(admin, tableName);
+      // DefaultImage exists from installation: the first start on a new data directory creates it.
+      if (await ensureTable(admin, tableName)) await createDefaultImage(admin, tableName);
     } finally {
       admin.destroy();
     }

@@ -38,7 +38,10 @@ interface Resource {
 
 /** Ours are Node.js; CDK's own S3 notifications handler is Python. */
 const isOurFunction = (r: Resource): boolean =>
-  r.Type === 'AWS::Lambda::Function' && String(r.Properties?.Runtime).startsWith('nodejs');
+  r.Type === 'AWS::Lambda::Function' &&
+  String(r.Properties?.Runtime).startsWith('nodejs') &&
+  // Not aws-cdk-lib's AwsCustomResource function (DefaultImage).
+  !String(r.Metadata?.['aws:cdk:path']).includes('AWS679f53fac002430cb0da5b7982bd2287');
 
 let out: string;
 interface Run {
