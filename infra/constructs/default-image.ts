@@ -41,7 +41,7 @@ export class DefaultImage extends Construct {
     const free = 'attribute_not_exists(pk)';
     this.resource = new AwsCustomResource(this, 'Create', {
       installLatestAwsSdk: false,
-      logGroup: new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.DESTROY }),
+      logGroup: new LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: RemovalPolicy.RETAIN }),
       onCreate: {
         service: 'DynamoDB',
         action: 'TransactWriteItems',
