@@ -12,6 +12,7 @@ export interface StackInfo {
   apiUrl: string;
   dynamodbEndpoint: string;
   s3Endpoint: string;
+  lambdaEndpoint: string;
   tableName: string;
   bucket: string;
   dataDir: string;
@@ -31,6 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     apiUrl: stack.apiUrl,
     dynamodbEndpoint: stack.dynamodbEndpoint,
     s3Endpoint: stack.s3Endpoint,
+    lambdaEndpoint: stack.lambda.endpoint,
     tableName: stack.tableName,
     bucket: stack.bucket,
     dataDir,

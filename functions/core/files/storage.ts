@@ -8,7 +8,9 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListPartsCommand,
+  NotFound,
   NoSuchUpload,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -127,4 +129,15 @@ export async function abortMultipart(key: string, uploadId: string): Promise<voi
 /** Idempotent: deleting a missing object succeeds on S3. */
 export async function deleteObject(key: string): Promise<void> {
   await s3().send(new DeleteObjectCommand({ Bucket: config.bucketName, Key: key }));
+}
+
+/** Whether the object exists. */
+export async function objectExists(key: string): Promise<boolean> {
+  try {
+    await s3().send(new HeadObjectCommand({ Bucket: config.bucketName, Key: key }));
+    return true;
+  } catch (error) {
+    if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return false;
+    throw error;
+  }
 }
