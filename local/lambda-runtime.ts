@@ -52,7 +52,7 @@ export interface LambdaRuntime {
   invokeAsync(functionName: string, event: unknown): Promise<void>;
   /** Resolves when no event is queued or running. */
   settled(): Promise<void>;
-  /** Test hook: the next `count` events for the function are lost before they run, as a crash would lose them. */
+  /** Test hook: the next `count` events for the function are lost before they run, as a crash would lose them (0 stops losing). */
   dropEvents(functionName: string, count: number): void;
   /** Runs of the function so far (finished, failed or abandoned). */
   runs(functionName: string): number;
@@ -79,6 +79,7 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
   const timers = new Set<NodeJS.Timeout>();
   const running = new Set<Promise<void>>();
   const workers = new Set<Worker>();
+  const idle = new Map<string, Worker[]>(options.functions.map((f) => [f.name, []]));
   const drops = new Map<string, number>();
   const runCounts = new Map<string, number>();
   let stopped = false;
@@ -131,33 +132,65 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
     }
   }
 
-  function runInWorker(fn: AsyncFunction & { bundle: string }, event: unknown): Promise<void> {
-    const deadline = Date.now() + fn.timeoutMs;
+  /**
+   * Runs the event in an idle worker of the function (a warm container) or a
+   * new one (a cold start: the bundle is loaded before the deadline starts,
+   * as Lambda's init phase is not part of the timeout). A worker past its
+   * deadline is terminated, with whatever it was doing.
+   */
+  async function runInWorker(fn: AsyncFunction & { bundle: string }, event: unknown): Promise<void> {
+    const worker = idle.get(fn.name)?.pop() ?? (await coldStart(fn));
     return new Promise<void>((resolve, reject) => {
-      const worker = new Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { bundle: fn.bundle, event, deadline, functionName: fn.name, timeoutMs: fn.timeoutMs },
-        env: { ...process.env, AWS_LAMBDA_FUNCTION_NAME: fn.name },
-      });
-      workers.add(worker);
-      let outcome: { ok: true } | { ok: false; error: string } | undefined;
       const timer = setTimeout(() => {
-        outcome = { ok: false, error: `Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds` };
+        settle(new Abandoned(`Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`));
         void worker.terminate();
       }, fn.timeoutMs);
-      worker.on('message', (m: { ok: true } | { ok: false; error: string }) => {
-        outcome ??= m;
-        void worker.terminate();
-      });
-      worker.on('error', (error) => {
-        outcome ??= { ok: false, error: error.message };
-      });
-      worker.on('exit', () => {
+      const onMessage = (m: { ok: true } | { ok: false; error: string }) => settle(m.ok ? undefined : new Abandoned(m.error));
+      const onExit = () => settle(new Abandoned('the run ended without an answer'));
+      let done = false;
+      function settle(error: Error | undefined) {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
-        workers.delete(worker);
-        if (outcome?.ok) resolve();
-        else reject(new Abandoned(outcome?.error ?? 'the run ended without an answer'));
-      });
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        if (error) {
+          void worker.terminate();
+          reject(error);
+        } else {
+          if (!stopped) {
+            worker.unref(); // an idle container does not keep the stack's process alive
+            idle.get(fn.name)?.push(worker);
+          }
+          resolve();
+        }
+      }
+      worker.ref();
+      worker.on('message', onMessage);
+      worker.on('exit', onExit);
+      worker.postMessage({ event, deadline: Date.now() + fn.timeoutMs });
+    });
+  }
+
+  function coldStart(fn: AsyncFunction & { bundle: string }): Promise<Worker> {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { bundle: fn.bundle, functionName: fn.name },
+      env: { ...process.env, AWS_LAMBDA_FUNCTION_NAME: fn.name },
+    });
+    workers.add(worker);
+    worker.on('exit', () => {
+      workers.delete(worker);
+      const list = idle.get(fn.name);
+      const at = list?.indexOf(worker) ?? -1;
+      if (list && at >= 0) list.splice(at, 1);
+    });
+    worker.on('error', (error) => log(`${fn.name}: ${error.stack ?? error.message}`));
+    return new Promise<Worker>((resolve, reject) => {
+      worker.once('message', (m: { ready: true } | { ready: false; error: string }) =>
+        m.ready ? resolve(worker) : reject(new Abandoned(`init failed: ${m.error}`)),
+      );
+      worker.once('exit', () => reject(new Abandoned('the worker exited during init')));
     });
   }
 
@@ -219,7 +252,7 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
         else await new Promise((r) => setTimeout(r, 50));
       }
     },
-    dropEvents: (name, count) => void drops.set(name, (drops.get(name) ?? 0) + count),
+    dropEvents: (name, count) => void drops.set(name, count),
     runs: (name) => runCounts.get(name) ?? 0,
     stop: async () => {
       stopped = true;
@@ -242,29 +275,40 @@ function listen(server: Server): Promise<Server> {
   });
 }
 
-/** The worker: loads the bundle, runs the handler with a Lambda context whose deadline is the parent's. */
+/** The worker: loads the bundle once, then runs each event it is sent with a context whose deadline the parent set. */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { randomUUID } = require('node:crypto');
 const { pathToFileURL } = require('node:url');
-const { bundle, event, deadline, functionName } = workerData;
-const awsRequestId = randomUUID();
-const context = {
-  callbackWaitsForEmptyEventLoop: false,
-  functionName,
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:' + functionName,
-  memoryLimitInMB: '1024',
-  awsRequestId,
-  logGroupName: '/aws/lambda/' + functionName,
-  logStreamName: 'local/' + awsRequestId,
-  getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-  done() {}, fail() {}, succeed() {},
-};
-import(pathToFileURL(bundle).href)
-  .then((m) => m.handler(event, context))
-  .then(
-    () => parentPort.postMessage({ ok: true }),
-    (error) => parentPort.postMessage({ ok: false, error: error && error.stack ? String(error.stack) : String(error) }),
-  );
+const { bundle, functionName } = workerData;
+function context(deadline) {
+  const awsRequestId = randomUUID();
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:' + functionName,
+    memoryLimitInMB: '1024',
+    awsRequestId,
+    logGroupName: '/aws/lambda/' + functionName,
+    logStreamName: 'local/' + awsRequestId,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done() {}, fail() {}, succeed() {},
+  };
+}
+const describe = (error) => (error && error.stack ? String(error.stack) : String(error));
+import(pathToFileURL(bundle).href).then(
+  (m) => {
+    parentPort.on('message', ({ event, deadline }) => {
+      Promise.resolve()
+        .then(() => m.handler(event, context(deadline)))
+        .then(
+          () => parentPort.postMessage({ ok: true }),
+          (error) => parentPort.postMessage({ ok: false, error: describe(error) }),
+        );
+    });
+    parentPort.postMessage({ ready: true });
+  },
+  (error) => parentPort.postMessage({ ready: false, error: describe(error) }),
+);
 `;

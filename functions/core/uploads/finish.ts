@@ -137,8 +137,11 @@ export function nativeFits(bytes: number, timeLeftMs: number): boolean {
   return (bytes / config.hasherExpectedRate) * 1000 <= (timeLeftMs - minTimeLeft(timeLeftMs)) / 2;
 }
 
-/** Time kept in hand at the deadline to save the outcome: 5 s, less for very short runs (local tests). */
-const minTimeLeft = (timeLeftMs: number): number => Math.min(5_000, timeLeftMs / 4);
+/**
+ * Time kept in hand at the deadline to save the outcome and start the next
+ * run: 5 s, or half of a very short run (local tests give the hasher 2 s).
+ */
+const minTimeLeft = (timeLeftMs: number): number => Math.min(5_000, timeLeftMs / 2);
 
 async function hash(session: UploadItem, options: FinishOptions) {
   const head = await options.client.send(new HeadObjectCommand({ Bucket: config.bucketName, Key: session.key }));
@@ -172,6 +175,7 @@ async function hash(session: UploadItem, options: FinishOptions) {
       isRetryable: isRetryableS3Error,
       deadline: options.timeLeft,
       minTimeLeftMs: minTimeLeft(timeLeftMs),
+      deadlineCheckIntervalMs: Math.min(500, minTimeLeft(timeLeftMs) / 5),
       offset,
       sha1,
       onCheckpoint,
