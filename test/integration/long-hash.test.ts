@@ -13,7 +13,7 @@ import type { SessionView } from '../../functions/core/uploads/service.js';
 import { HASHER, startLocalStack, type LocalStack } from '../../local/stack.js';
 
 const MIB = 1024 * 1024;
-const MAX_REDRIVES = 2;
+const MAX_REDRIVES = 3;
 let stack: LocalStack;
 let token: string;
 let dataDir: string;

@@ -109,7 +109,7 @@ describe('the hasher across invocations', () => {
     expect(last?.ExpressionAttributeValues?.[':owner']).toBe(context.awsRequestId);
     expect(last?.ExpressionAttributeValues?.[':hstate']).toBeInstanceOf(Uint8Array);
     // The lease is given up with the save, so the next run may start at once.
-    expect(last?.UpdateExpression).toMatch(/REMOVE #owner, #until/);
+    expect(last?.UpdateExpression).toMatch(/REMOVE #redrives, #owner, #until/);
     expect(lambdaMock).toHaveReceivedCommandWith(InvokeCommand, { FunctionName: 'image-service-hasher', InvocationType: 'Event' });
     const payload = lambdaMock.commandCalls(InvokeCommand)[0]?.args[0].input.Payload as Uint8Array;
     expect(JSON.parse(Buffer.from(payload).toString())).toEqual(continuation);

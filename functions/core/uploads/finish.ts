@@ -179,7 +179,8 @@ async function hash(session: UploadItem, options: FinishOptions) {
       offset,
       sha1,
       onCheckpoint,
-      checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+      // Several saves per run, so a run cut off at its deadline (or lost) leaves most of its work behind.
+      checkpointIntervalMs: Math.min(CHECKPOINT_INTERVAL_MS, timeLeftMs / 4),
       signal: controller.signal,
     });
   } catch (error) {

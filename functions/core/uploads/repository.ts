@@ -128,7 +128,9 @@ export async function saveProgress(id: string, owner: string, progress: Progress
   const names: Record<string, string> = { '#state': 'state', '#owner': 'lease_owner', '#offset': 'hash_offset', '#since': 'gsi1sk' };
   const values: Record<string, unknown> = { ':hashing': 'hashing', ':owner': owner, ':offset': progress.offset, ':since': sortableMs(nowMs) };
   const sets = ['#offset = :offset', '#since = :since'];
-  const removes: string[] = [];
+  // Progress: the re-drives counted so far were answered; a session fails only after several in a row that changed nothing.
+  names['#redrives'] = 'redrives';
+  const removes: string[] = ['#redrives'];
   if (progress.state) {
     names['#hstate'] = 'hash_state';
     values[':hstate'] = progress.state;
