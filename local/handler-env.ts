@@ -8,8 +8,8 @@
 export interface LocalEndpoints {
   dynamodbEndpoint: string;
   s3Endpoint: string;
-  /** The local Lambda runtime's Invoke endpoint (local/lambda-runtime.ts). */
-  lambdaEndpoint: string;
+  /** The local Lambda runtime's Invoke endpoint (local/lambda-runtime.ts); none for a handler that invokes nothing. */
+  lambdaEndpoint?: string;
   tableName: string;
   bucket: string;
 }
@@ -21,7 +21,7 @@ export function useLocalHandlerEnvironment(endpoints: LocalEndpoints, overrides:
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
     AWS_ENDPOINT_URL_S3: endpoints.s3Endpoint,
-    AWS_ENDPOINT_URL_LAMBDA: endpoints.lambdaEndpoint,
+    ...(endpoints.lambdaEndpoint !== undefined ? { AWS_ENDPOINT_URL_LAMBDA: endpoints.lambdaEndpoint } : {}),
     // The sweeper's re-drive invokes the hasher by this name (local/stack.ts names it so).
     HASHER_FUNCTION_NAME: 'image-service-hasher',
     // Lambda runs Node.js 22+; this machine's Node 20 is fine for the local stack.

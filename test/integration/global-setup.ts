@@ -12,7 +12,8 @@ export interface StackInfo {
   apiUrl: string;
   dynamodbEndpoint: string;
   s3Endpoint: string;
-  lambdaEndpoint: string;
+  /** Absent for a stack run in a child process (the crash suite), whose runtime listens on a port of its own. */
+  lambdaEndpoint?: string;
   tableName: string;
   bucket: string;
   dataDir: string;
