@@ -56,7 +56,11 @@ export interface LambdaRuntime {
   dropEvents(functionName: string, count: number): void;
   /** Runs of the function so far (finished, failed or abandoned). */
   runs(functionName: string): number;
-  stop(): Promise<void>;
+  /**
+   * Starts no more runs, gives those in flight up to `graceMs` to finish, then
+   * terminates the workers; an unfinished run's event stays pending for the next start.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** The run's error, as Lambda reports an abandoned one. */
@@ -254,10 +258,16 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
     },
     dropEvents: (name, count) => void drops.set(name, count),
     runs: (name) => runCounts.get(name) ?? 0,
-    stop: async () => {
+    stop: async (graceMs = 0) => {
       stopped = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
+      if (graceMs > 0 && running.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+        await Promise.race([Promise.allSettled([...running]), grace]);
+        clearTimeout(timer);
+      }
       await Promise.all([...workers].map((w) => w.terminate()));
       await Promise.allSettled([...running]);
       await new Promise<void>((resolve) => {

@@ -102,6 +102,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     throw new LocalStackError(`cannot use ${dataDir} as the data directory (${error.message}); set DATA_DIR to a writable directory`);
   });
   const stops: (() => Promise<void> | void)[] = [];
+
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
   };
@@ -220,10 +221,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         await lambda.settled();
       },
       stop: async () => {
-        // Events not yet queued are written to the data directory within the grace; runs still going
-        // then are terminated with the workers (hashing is safe to repeat, their events stay pending).
-        const grace = new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref());
-        await Promise.race([Promise.allSettled([...pending]), grace]);
+        // Events are written to the data directory and runs in flight may finish within the grace; runs
+        // still going then are terminated with their workers (hashing is safe to repeat, their events stay pending).
+        const stopDeadline = Date.now() + STOP_GRACE_MS;
+        const graceLeft = () => Math.max(0, stopDeadline - Date.now());
+        await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, graceLeft()).unref())]);
+        // First, while S3 and DynamoDB still answer the runs in flight.
+        await lambda.stop(graceLeft());
         await stopAll();
       },
     };
