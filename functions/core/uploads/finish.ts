@@ -19,7 +19,7 @@ import { collectFile } from '../files/collect.js';
 import type { FileItem } from '../files/model.js';
 import { releaseFile } from '../files/repository.js';
 import { deleteObject } from '../files/storage.js';
-import { HashDeadlineError, hashS3Object, isRetryableS3Error, nativeSha1, resumableSha1 } from '../hashing/index.js';
+import { HashDeadlineError, type HashResult, hashS3Object, isRetryableS3Error, nativeSha1, resumableSha1 } from '../hashing/index.js';
 import type { ImageItem } from '../images/model.js';
 import { getImageItem, putImageIfVersion } from '../images/repository.js';
 import { completionOrder, type UploadItem } from './model.js';
@@ -162,7 +162,7 @@ async function hash(session: UploadItem, options: FinishOptions) {
       if (!(await saveProgress(session.upload_id, options.runId, progress))) controller.abort(new LeaseLost());
     }, () => undefined);
   };
-  let out;
+  let out: HashResult;
   try {
     out = await hashS3Object({
       client: options.client,
