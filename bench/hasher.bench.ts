@@ -27,7 +27,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
 import { esbuildOptions } from '../infra/bundling.js';
 import { DEFAULT_BUFFERED_RANGES } from '../functions/core/hashing/index.js';
-import type { HashChildResult } from './lib/hash-child.js';
+import type { HashChildMode, HashChildResult } from './lib/hash-child.js';
 import { localS3Client, spawnS3rver, type LocalS3 } from './lib/local-s3.js';
 import { fmt, GiB, mbPerSec, median, MiB, timeCommand, verdict } from './lib/measure.js';
 import { spawnThrottleProxy, type RunningProxy } from './lib/throttle-proxy.js';
@@ -62,7 +62,7 @@ async function runChild<T>(args: string[]): Promise<T> {
 const runNodePipeline = (bundle: string, url: string) => runChild<{ ms: number; sha1: string }>([bundle, url]);
 
 /** The hasher, from its first request to the digest. */
-const runHashChild = (bundle: string, endpoint: string, size: number, concurrency: number, rangeSize: number) =>
+const runHashChild = (bundle: string, endpoint: string, size: number, concurrency: number, rangeSize: number, mode: HashChildMode = 'native') =>
   runChild<HashChildResult>([
     // As the stack runs its functions (NODE_OPTIONS in infra/constructs/service-function.ts).
     '--enable-source-maps',
@@ -73,6 +73,7 @@ const runHashChild = (bundle: string, endpoint: string, size: number, concurrenc
     String(size),
     String(concurrency),
     String(rangeSize),
+    mode,
   ]);
 
 async function writeRandomFile(path: string, size: number): Promise<void> {
@@ -134,6 +135,8 @@ async function main(): Promise<void> {
     const timed: Record<'sha1sum' | 'openssl' | 'curl' | 'pipeline', Timed[]> = { sha1sum: [], openssl: [], curl: [], pipeline: [] };
     const nodeRuns: { ms: number; sha1: string }[] = [];
     const runs: HashChildResult[] = [];
+    const checkpointed: HashChildResult[] = [];
+    const resumable: HashChildResult[] = [];
     for (let round = 0; round < rounds; round++) {
       timed.sha1sum.push(await timeCommand('sha1sum', [file]));
       timed.openssl.push(await timeCommand('openssl', ['sha1', '-r', file]));
@@ -143,6 +146,8 @@ async function main(): Promise<void> {
       timed.pipeline.push(await timeCommand('sh', ['-c', `curl -sf '${endpoint}/${BUCKET}/${KEY}' | openssl sha1 -r`]));
       nodeRuns.push(await runNodePipeline(nodePipelineBundle, `${endpoint}/${BUCKET}/${KEY}`));
       runs.push(await runHashChild(bundle, endpoint, size, concurrency, rangeSize));
+      checkpointed.push(await runHashChild(bundle, endpoint, size, concurrency, rangeSize, 'checkpointed'));
+      resumable.push(await runHashChild(bundle, endpoint, size, concurrency, rangeSize, 'resumable'));
     }
     const sha1sum = median(timed.sha1sum);
     const openssl = median(timed.openssl);
@@ -156,6 +161,8 @@ async function main(): Promise<void> {
       ...timed.pipeline.map((r) => ['curl | openssl', r.stdout.split(' ')[0]]),
       ...nodeRuns.map((r) => ['Node.js pipeline', r.sha1]),
       ...runs.map((r) => ['hasher', r.sha1]),
+      ...checkpointed.map((r) => ['hasher, checkpointed', r.sha1]),
+      ...resumable.map((r) => ['hasher, resumable', r.sha1]),
     ]) {
       if (got !== expected) throw new Error(`${name} sha1 ${got} differs from sha1sum ${expected}`);
     }
@@ -181,6 +188,19 @@ async function main(): Promise<void> {
     console.log(`  ratio hasher/(curl | openssl) ${fmt(rate.ours / rate.pipeline, 2).padStart(7)}   (how close to native the hasher gets here)`);
     console.log(`  ratio hasher/Node.js GET     ${fmt(rate.ours / rate.node, 2).padStart(8)}        (the hasher against the least Node.js does)`);
     console.log(`  ratio Node.js GET/openssl    ${fmt(rate.node / rate.openssl, 2).padStart(8)}        (that least, against the target's baseline)`);
+    // Continuing across invocations (DESIGN.md, "Content lifecycle" point 4): a run that fits its
+    // deadline hashes natively and only reports progress; one that would not fit hashes with the
+    // resumable (WebAssembly) SHA-1 and saves its state. Both against the native hasher, same rounds.
+    const cost = (r: HashChildResult[]) => median(r).ms / ours.ms - 1;
+    const checkpointCost = cost(checkpointed);
+    console.log(`\ncheckpointing cost on ${fmt(size / MiB, 0)} MiB against the native hasher above (progress, and for the resumable hash its state, taken every 1 s)`);
+    console.log(
+      `  native + progress checkpoints ${fmt(mbPerSec(size, median(checkpointed).ms)).padStart(7)} MB/s  cost ${fmt(100 * checkpointCost, 1).padStart(5)} %  target <= 10 %  ${verdict(checkpointCost, 0.1, false)}`,
+    );
+    console.log(
+      `  resumable (hash-wasm) + state ${fmt(mbPerSec(size, median(resumable).ms)).padStart(7)} MB/s  cost ${fmt(100 * cost(resumable), 1).padStart(5)} %  (only runs that would not finish in time pay this)`,
+    );
+
     // What Lambda bills and what a fraction of a vCPU limits: the hasher's CPU per GiB.
     const perGiB = (ms: number) => (ms / 1000) * (GiB / size);
     const cpuPerGiB = perGiB(median(runs.map((r) => ({ ms: r.cpuMs }))).ms);

@@ -11,6 +11,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { EventType } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { TIMEOUT_SECONDS } from './function-timeouts.js';
 import type { Construct } from 'constructs';
 import type { ServiceConfig } from './config.js';
 import { Monitoring } from './constructs/monitoring.js';
@@ -18,6 +19,8 @@ import { Api } from './constructs/api.js';
 import { Auth } from './constructs/auth.js';
 import {
   CONTENT_OBJECT_ACTIONS,
+  grantAsyncInvoke,
+  grantSelfInvoke,
   HASHER_OBJECT_ACTIONS,
   SWEEPER_OBJECT_ACTIONS,
   grantContentObjects,
@@ -33,10 +36,10 @@ export interface ImageServiceStackProps extends StackProps {
 }
 
 /** API Gateway gives up on an integration after 30 s; the function should stop first. */
-const API_FUNCTION_TIMEOUT = Duration.seconds(29);
-/** Lambda's maximum: hashing a 50 GB file takes minutes. */
-const HASHER_TIMEOUT = Duration.minutes(15);
-const SWEEPER_TIMEOUT = Duration.minutes(5);
+const API_FUNCTION_TIMEOUT = Duration.seconds(TIMEOUT_SECONDS.records);
+/** Lambda's maximum; a larger file is hashed across several runs, each continuing from the last one's state. */
+const HASHER_TIMEOUT = Duration.seconds(TIMEOUT_SECONDS.hasher);
+const SWEEPER_TIMEOUT = Duration.seconds(TIMEOUT_SECONDS.sweeper);
 
 export class ImageServiceStack extends Stack {
   readonly config: ServiceConfig;
@@ -94,6 +97,8 @@ export class ImageServiceStack extends Stack {
         DEFAULT_PART_SIZE: String(config.defaultPartSize),
         // Session items expire together with the bucket's abort rule for their multipart upload.
         UPLOAD_SESSION_TTL_SECONDS: String(config.abortIncompleteUploadDays * 86_400),
+        // A session reads as stale past one hasher run plus the re-drive's margin.
+        HASHER_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS.hasher),
       },
     });
     grantTable(content.function, table);
@@ -130,6 +135,8 @@ export class ImageServiceStack extends Stack {
     });
     grantTable(hasher.function, table);
     grantContentObjects(hasher.function, bucket, HASHER_OBJECT_ACTIONS);
+    // A hash that reaches the deadline continues in a new invocation of the hasher, started by itself.
+    grantSelfInvoke(this, hasher.function);
     bucket.addEventNotification(EventType.OBJECT_CREATED, new LambdaDestination(hasher.function), {
       prefix: CONTENT_PREFIX,
     });
@@ -138,27 +145,35 @@ export class ImageServiceStack extends Stack {
     const sweeper = new ServiceFunction(this, 'Sweeper', {
       ...fnDefaults,
       name: 'sweeper',
-      description: 'Collects content files left unreferenced by a failed clean-up',
+      description: 'Collects unreferenced content files and re-drives uploads whose hasher went quiet',
       memorySize: 256,
       timeout: SWEEPER_TIMEOUT,
-      environment: { ...common, BUCKET_NAME: bucket.bucketName },
+      environment: {
+        ...common,
+        BUCKET_NAME: bucket.bucketName,
+        HASHER_FUNCTION_NAME: hasher.function.functionName,
+        HASHER_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS.hasher),
+      },
     });
     grantTable(sweeper.function, table);
     grantContentObjects(sweeper.function, bucket, SWEEPER_OBJECT_ACTIONS);
+    grantAsyncInvoke(sweeper.function, hasher.function);
     // EventBridge retries an invocation it could not deliver (throttled, service error), then
-    // parks the event here; the next hourly run does the same work, the queue says one was lost.
+    // parks the event here; the next run does the same work, the queue says one was lost.
     this.sweepDeadLetters = new Queue(this, 'SweepDeadLetters', {
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    // Often enough that a session whose hasher went quiet (one run + 5 min) waits at most this much more.
     this.sweepSchedule = new Rule(this, 'SweepSchedule', {
-      description: 'Runs the sweeper hourly',
-      schedule: Schedule.rate(Duration.hours(1)),
+      description: 'Runs the sweeper every 15 minutes',
+      schedule: Schedule.rate(Duration.minutes(15)),
       targets: [
         new LambdaFunction(sweeper.function, {
           retryAttempts: 4,
-          maxEventAge: Duration.minutes(50),
+          // Older than this, the next scheduled run is near: it does the same work.
+          maxEventAge: Duration.minutes(12),
           deadLetterQueue: this.sweepDeadLetters,
         }),
       ],

@@ -8,6 +8,8 @@
 export interface LocalEndpoints {
   dynamodbEndpoint: string;
   s3Endpoint: string;
+  /** The local Lambda runtime's Invoke endpoint (local/lambda-runtime.ts); none for a handler that invokes nothing. */
+  lambdaEndpoint?: string;
   tableName: string;
   bucket: string;
 }
@@ -19,6 +21,9 @@ export function useLocalHandlerEnvironment(endpoints: LocalEndpoints, overrides:
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodbEndpoint,
     AWS_ENDPOINT_URL_S3: endpoints.s3Endpoint,
+    ...(endpoints.lambdaEndpoint !== undefined ? { AWS_ENDPOINT_URL_LAMBDA: endpoints.lambdaEndpoint } : {}),
+    // The sweeper's re-drive invokes the hasher by this name (local/stack.ts names it so).
+    HASHER_FUNCTION_NAME: 'image-service-hasher',
     // Lambda runs Node.js 22+; this machine's Node 20 is fine for the local stack.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     TABLE_NAME: endpoints.tableName,

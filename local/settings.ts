@@ -11,11 +11,21 @@ function port(name: string, fallback: number | undefined): number | undefined {
   return value;
 }
 
+function seconds(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!(value > 0)) throw new LocalStackError(`${name} must be a positive number of seconds, got "${raw}"`);
+  return value;
+}
+
 export function localSettings() {
   return {
     port: port('PORT', 3000) ?? 3000,
     dataDir: process.env['DATA_DIR'] || '.data',
     dynamodbPort: port('DYNAMODB_PORT', undefined),
     s3Port: port('S3_PORT', undefined),
+    // How often the sweeper (and its re-drive) runs; default every 15 minutes, as on AWS.
+    sweepIntervalSeconds: seconds('SWEEP_INTERVAL_SECONDS'),
   };
 }

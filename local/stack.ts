@@ -7,16 +7,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { S3Event } from 'aws-lambda';
 import { CONTENT_PREFIX } from '../functions/core/db/schema.js';
-import { retry } from '../functions/core/retry.js';
 import { API_BASE } from '../functions/routes.js';
+import { entryOf } from '../infra/bundling.js';
+import { ASYNC_RETRY_DELAYS_SECONDS, TIMEOUT_SECONDS } from '../infra/function-timeouts.js';
 import { startDynamoDbLocal } from './dynamodb.js';
 import { LocalStackError } from './errors.js';
 import { createGateway, type ApiLambda } from './gateway.js';
 import { lockDataDir } from './data-lock.js';
 import { useLocalHandlerEnvironment } from './handler-env.js';
-import { lambdaContext } from './lambda-context.js';
+import { startLambdaRuntime, type LambdaRuntime } from './lambda-runtime.js';
 import { assertPortFree, freePort } from './ports.js';
 import { startLocalS3 } from './s3.js';
 import { createDefaultImage, ensureTable } from './table.js';
@@ -33,13 +33,19 @@ export interface LocalStackOptions {
   accessLog?: (line: string) => void;
   /** Seconds a presigned URL lives (UPLOAD_URL_EXPIRY_SECONDS). */
   urlExpirySeconds?: number;
-  /** How often the sweeper runs (default hourly, as on AWS). */
+  /** How often the sweeper runs (default every 15 minutes, as on AWS). */
   sweepIntervalSeconds?: number;
   /**
    * Told, in one line, when a part of the stack died and could not be brought
    * back; the stack is then of no use and should be stopped. Default: stderr.
    */
   onFatal?: (line: string) => void;
+  /** The hasher's timeout (default HASHER_TIMEOUT_SECONDS, else the deployed one). */
+  hasherTimeoutSeconds?: number;
+  /** Delays before the retries of a failed asynchronous run (default LAMBDA_RETRY_DELAYS_SECONDS, else 60 and 120 as on AWS). */
+  retryDelaysSeconds?: readonly number[];
+  /** Settings passed to the handlers' environment as they are (REDRIVE_MARGIN_SECONDS, MAX_REDRIVES, ...). */
+  handlerEnv?: Record<string, string>;
 }
 
 export interface LocalStack {
@@ -53,16 +59,34 @@ export interface LocalStack {
   bucket: string;
   keys: SigningKeys;
   token(user: string, options?: { admin?: boolean; ttl?: string }): Promise<string>;
+  /** Lambda's side of the stack: the hasher and the sweeper run here, asynchronously. */
+  lambda: LambdaRuntime;
   /** Resolves when every S3 event delivered so far has been handled. */
   settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** The hasher's deadline on Lambda, mirrored so the local run fails the same way. */
-const HASHER_TIMEOUT_MS = 15 * 60 * 1000;
-const SWEEPER_TIMEOUT_MS = 5 * 60 * 1000;
-/** How long a stop waits for hasher invocations in flight: `npm start` must be gone within 10 s. */
+/** How long a stop waits for hasher runs in flight: `npm start` must be gone within 10 s. */
 const STOP_GRACE_MS = 3_000;
+
+export const HASHER = 'image-service-hasher';
+export const SWEEPER = 'image-service-sweeper';
+
+function secondsFromEnv(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw);
+  if (!(value > 0)) throw new LocalStackError(`${name} must be a positive number of seconds, got "${raw}"`);
+  return value;
+}
+
+function delaysFromEnv(name: string): number[] | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const values = raw.split(',').map(Number);
+  if (values.some((v) => !(v >= 0))) throw new LocalStackError(`${name} must list seconds, e.g. "60,120", got "${raw}"`);
+  return values;
+}
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   // Lambda runs Node.js 22+; this machine's Node 20 is fine for the local stack.
@@ -78,6 +102,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     throw new LocalStackError(`cannot use ${dataDir} as the data directory (${error.message}); set DATA_DIR to a writable directory`);
   });
   const stops: (() => Promise<void> | void)[] = [];
+
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop();
   };
@@ -92,8 +117,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => dynamo.stop());
 
+    const hasherTimeoutSeconds = options.hasherTimeoutSeconds ?? secondsFromEnv('HASHER_TIMEOUT_SECONDS') ?? TIMEOUT_SECONDS.hasher;
+    const retryDelaysSeconds = options.retryDelaysSeconds ?? delaysFromEnv('LAMBDA_RETRY_DELAYS_SECONDS') ?? ASYNC_RETRY_DELAYS_SECONDS;
+    const lambda = await startLambdaRuntime({
+      directory: join(dataDir, 'lambda'),
+      functions: [
+        { name: HASHER, entry: entryOf('hasher'), timeoutMs: hasherTimeoutSeconds * 1000 },
+        { name: SWEEPER, entry: entryOf('sweeper'), timeoutMs: TIMEOUT_SECONDS.sweeper * 1000 },
+      ],
+      retryDelaysMs: retryDelaysSeconds.map((d) => d * 1000),
+    });
+    stops.push(() => lambda.stop());
+
     const pending = new Set<Promise<void>>();
-    let deliver: (event: S3Event) => Promise<void> = async () => undefined;
     const s3 = await startLocalS3({
       directory: join(dataDir, 's3'),
       port: options.s3Port ?? 0,
@@ -105,15 +141,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
             r.s3.bucket.name === bucket && r.eventName.startsWith('ObjectCreated:') && r.s3.object.key.startsWith(CONTENT_PREFIX),
         );
         if (records.length === 0) return;
-        const delivery = deliver({ Records: records }).finally(() => pending.delete(delivery));
-        pending.add(delivery);
+        const queued = lambda
+          .invokeAsync(HASHER, { Records: records })
+          .catch((error: unknown) => console.error('hasher: event not queued:', error))
+          .finally(() => pending.delete(queued));
+        pending.add(queued);
       },
     });
     stops.push(() => s3.close());
 
     useLocalHandlerEnvironment(
-      { dynamodbEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint, tableName, bucket },
-      options.urlExpirySeconds ? { UPLOAD_URL_EXPIRY_SECONDS: String(options.urlExpirySeconds) } : {},
+      { dynamodbEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint, lambdaEndpoint: lambda.endpoint, tableName, bucket },
+      {
+        HASHER_TIMEOUT_SECONDS: String(hasherTimeoutSeconds),
+        ...(options.urlExpirySeconds ? { UPLOAD_URL_EXPIRY_SECONDS: String(options.urlExpirySeconds) } : {}),
+        ...options.handlerEnv,
+      },
     );
 
     const admin = new DynamoDBClient({});
@@ -125,21 +168,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     // Imported only now: the handlers' modules read the environment set above.
-    const [{ handler: records }, { handler: content }, { handler: hasher }, { handler: sweeper }] = await Promise.all([
+    const [{ handler: records }, { handler: content }] = await Promise.all([
       import('../functions/records.js'),
       import('../functions/content.js'),
-      import('../functions/hasher.js'),
-      import('../functions/sweeper.js'),
     ]);
-    deliver = (event) => invokeAsync(() => hasher(event, lambdaContext('image-service-hasher', HASHER_TIMEOUT_MS)));
 
-    // The sweeper runs on a schedule on AWS; here once at start and then every interval.
-    const sweep = () =>
-      sweeper({}, lambdaContext('image-service-sweeper', SWEEPER_TIMEOUT_MS)).catch((error: unknown) =>
-        console.error('sweeper:', error instanceof Error ? error.message : error),
-      );
-    void sweep();
-    const sweepTimer = setInterval(() => void sweep(), (options.sweepIntervalSeconds ?? 3600) * 1000);
+    // The sweeper runs on a schedule on AWS; here once at start (re-driving what a crash left) and then every interval.
+    const sweep = () => void lambda.invokeAsync(SWEEPER, {}).catch((error: unknown) => console.error('sweeper:', error));
+    sweep();
+    const sweepTimer = setInterval(sweep, (options.sweepIntervalSeconds ?? 900) * 1000);
     sweepTimer.unref();
     stops.push(() => clearInterval(sweepTimer));
 
@@ -179,12 +216,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       bucket,
       keys,
       token: (user, o = {}) => issueToken(keys, { user, admin: o.admin ?? false, ttl: o.ttl ?? '1h' }),
+      lambda,
       settled: async () => {
         while (pending.size > 0) await Promise.allSettled([...pending]);
+        await lambda.settled();
       },
       stop: async () => {
-        // A hash in flight may take minutes; hashing is safe to repeat, so a stop waits only briefly for it.
-        await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+        // Events are written to the data directory and runs in flight may finish within the grace; runs
+        // still going then are terminated with their workers (hashing is safe to repeat, their events stay pending).
+        const stopDeadline = Date.now() + STOP_GRACE_MS;
+        const graceLeft = () => Math.max(0, stopDeadline - Date.now());
+        await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, graceLeft()).unref())]);
+        // First, while S3 and DynamoDB still answer the runs in flight.
+        await lambda.stop(graceLeft());
         await stopAll();
       },
     };
@@ -193,22 +237,4 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     if (created) await rm(created, { recursive: true, force: true });
     throw error;
   }
-}
-
-/**
- * S3 invokes its Lambda asynchronously and retries a failed invocation twice;
- * do the same, so a transient failure locally behaves as it would on AWS.
- */
-async function invokeAsync(invoke: () => Promise<unknown>): Promise<void> {
-  await retry(
-    async (attempt) => {
-      try {
-        await invoke();
-      } catch (error) {
-        console.error(`hasher: invocation ${attempt + 1} of 3 failed:`, error);
-        throw error;
-      }
-    },
-    { retries: 2, baseMs: 200, maxMs: 1000 },
-  ).catch(() => undefined); // Logged above; on AWS the event would go to the failure queue.
 }

@@ -6,9 +6,24 @@
  * code Lambda runs. Run through tsx, the same code made a full garbage
  * collection per range and took ~40% more CPU per byte.
  *
- *   node hash-child.mjs <endpoint> <bucket> <key> <size> <concurrency> <rangeSize>
+ *   node hash-child.mjs <endpoint> <bucket> <key> <size> <concurrency> <rangeSize> [mode]
+ *
+ * mode: `native` (node:crypto, what a run that fits its deadline uses),
+ * `checkpointed` (the same with the hasher's periodic progress callback), or
+ * `resumable` (hash-wasm, its state taken at every checkpoint: what a run
+ * that would not finish pays; core/uploads/finish.ts chooses).
  */
-import { createHashingS3Client, hashRanges, s3RangeFetcher } from '../../functions/core/hashing/index.js';
+import {
+  createHashingS3Client,
+  hashRanges,
+  resumableSha1,
+  s3RangeFetcher,
+  type HashRangesOptions,
+} from '../../functions/core/hashing/index.js';
+
+export type HashChildMode = 'native' | 'checkpointed' | 'resumable';
+/** The benchmark checkpoints far more often than the hasher (every 5 s), so that the cost shows. */
+const CHECKPOINT_INTERVAL_MS = 1000;
 
 export interface HashChildResult {
   sha1: string;
@@ -19,6 +34,7 @@ export interface HashChildResult {
   maxRssBytes: number;
   retries: number;
   maxBufferedBytes: number;
+  checkpoints: number;
 }
 
 const positive = (name: string, raw: string | undefined): number => {
@@ -35,6 +51,8 @@ async function main(argv: string[]): Promise<void> {
   const size = positive('size', argv[3]);
   const concurrency = positive('concurrency', argv[4]);
   const rangeSize = positive('rangeSize', argv[5]);
+  const mode = (argv[6] ?? 'native') as HashChildMode;
+  if (!['native', 'checkpointed', 'resumable'].includes(mode)) throw new Error(`unknown mode ${mode}`);
   const client = createHashingS3Client({
     concurrency,
     config: {
@@ -44,6 +62,19 @@ async function main(argv: string[]): Promise<void> {
       credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     },
   });
+  let checkpoints = 0;
+  const saved: Uint8Array[] = [];
+  const extra: Partial<HashRangesOptions> =
+    mode === 'native'
+      ? {}
+      : {
+          ...(mode === 'resumable' ? { sha1: await resumableSha1() } : {}),
+          checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+          onCheckpoint: ({ state }) => {
+            checkpoints++;
+            if (state) saved.push(state);
+          },
+        };
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const result = await hashRanges({
@@ -51,6 +82,7 @@ async function main(argv: string[]): Promise<void> {
     rangeSize,
     concurrency,
     fetchRange: s3RangeFetcher({ client, bucket, key }),
+    ...extra,
   });
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
@@ -62,6 +94,7 @@ async function main(argv: string[]): Promise<void> {
     maxRssBytes: process.resourceUsage().maxRSS * 1024, // reported in KiB
     retries: result.stats.retries,
     maxBufferedBytes: result.stats.maxBufferedBytes,
+    checkpoints,
   };
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }

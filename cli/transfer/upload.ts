@@ -166,7 +166,7 @@ async function uploadLocked({ api, out, id, image, identity, file, options, star
     return result;
   }
 
-  session = await waitForResult(api, out, uid, session, options.waitTimeoutMs);
+  session = await waitForResult(api, out, uid, session, options.waitTimeoutMs, `imgctl upload --restart ${id} ${file}`);
   await removeUploadRecord(uid);
   result.state = session.state;
   if (session.state !== 'ready') {
@@ -251,19 +251,55 @@ async function hashWithProgress(identity: FileIdentity, out: Output): Promise<st
   }
 }
 
-async function waitForResult(api: Api, out: Output, uid: string, session: UploadSession, timeoutMs: number): Promise<UploadSession> {
+async function waitForResult(
+  api: Api,
+  out: Output,
+  uid: string,
+  session: UploadSession,
+  timeoutMs: number,
+  restart: string,
+): Promise<UploadSession> {
   if (TERMINAL.has(session.state)) return session;
   out.note('waiting for the service to check the sha1...');
+  // The service's own hash, as far as it got: a bar rather than a silent wait on a large image.
+  const bar = new Progress(session.size, 'checking ', { enabled: out.progress });
+  let shown = 0;
+  let staleSaid = false;
   const deadline = Date.now() + timeoutMs;
   let current = session;
-  for (let delay = 100; !TERMINAL.has(current.state); delay = Math.min(delay * 1.5, 2000)) {
-    if (Date.now() > deadline) {
-      throw new Failure(
-        `the service is still checking upload ${session.upload_id} after ${duration(timeoutMs / 1000)}; run the same command again to keep waiting`,
-      );
+  try {
+    for (let delay = 100; !TERMINAL.has(current.state); delay = Math.min(delay * 1.5, 2000)) {
+      if (Date.now() > deadline) {
+        throw new Failure(
+          current.stale
+            ? staleText(current, restart)
+            : `the service is still checking upload ${session.upload_id} after ${duration(timeoutMs / 1000)}; run the same command again to keep waiting`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      current = await api.describeUpload(uid, session.upload_id);
+      const hashed = current.hashed ?? 0;
+      if (hashed > shown) {
+        bar.add(hashed - shown);
+        shown = hashed;
+      }
+      if (current.stale && !staleSaid) {
+        staleSaid = true;
+        out.note(staleText(current, restart));
+      }
     }
-    await new Promise((r) => setTimeout(r, delay));
-    current = await api.describeUpload(uid, session.upload_id);
+  } finally {
+    bar.stop();
   }
   return current;
+}
+
+/** What a stale session means and what to do, in words. */
+function staleText(s: UploadSession, restart: string): string {
+  const left = Math.max(0, (s.max_redrives ?? 0) - (s.redrives ?? 0));
+  return (
+    `upload ${s.upload_id} is stale: the service has stopped working on it (its hasher run was lost). ` +
+    `The service's sweeper drives it again by itself (${left} more tries, then it fails it); ` +
+    `waiting helps only until then. To start over now: ${restart}`
+  );
 }

@@ -1,21 +1,30 @@
 /**
  * AWS SDK clients, created once per container. Endpoints come from the SDK's
- * standard settings (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3), which is
+ * standard settings (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_S3,
+ * AWS_ENDPOINT_URL_LAMBDA), which is
  * how the local stack points the same code at DynamoDB Local and the local S3.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 let s3Client: S3Client | undefined;
 let presignClient: S3Client | undefined;
+let lambdaClient: LambdaClient | undefined;
 
 export function ddb(): DynamoDBDocumentClient {
   documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documentClient;
+}
+
+/** Invokes the hasher (AWS_ENDPOINT_URL_LAMBDA points it at the local stack's runner). */
+export function lambda(): LambdaClient {
+  lambdaClient ??= new LambdaClient({});
+  return lambdaClient;
 }
 
 export function s3(): S3Client {

@@ -81,6 +81,33 @@ export const config = {
   get hasherConcurrency(): number {
     return once('hasherConcurrency', () => positiveInt('HASHER_CONCURRENCY', 8));
   },
+  /**
+   * Bytes per second the native (non-resumable) hash is expected to reach; a
+   * run hashes natively only when the rest of the object fits its time left
+   * at this rate with a margin (core/uploads/finish.ts).
+   */
+  get hasherExpectedRate(): number {
+    return once('hasherExpectedRate', () => positiveInt('HASHER_EXPECTED_RATE', 100 * 1000 * 1000));
+  },
+  /** The hasher's deployed timeout: a hashing session quiet for longer than one run plus a margin is re-driven. */
+  get hasherTimeoutSeconds(): number {
+    return once('hasherTimeoutSeconds', () => positiveInt('HASHER_TIMEOUT_SECONDS', 900));
+  },
+  /** The hasher function the re-drive invokes (the sweeper's setting). */
+  get hasherFunctionName(): string {
+    return once('hasherFunctionName', () => required('HASHER_FUNCTION_NAME'));
+  },
+  /**
+   * Added to one hasher run before a quiet session is re-driven: room for
+   * Lambda's own retries of a failed run (1 and 2 minutes after it).
+   */
+  get redriveMarginSeconds(): number {
+    return once('redriveMarginSeconds', () => positiveInt('REDRIVE_MARGIN_SECONDS', 300));
+  },
+  /** Re-drives of a session before it is failed. */
+  get maxRedrives(): number {
+    return once('maxRedrives', () => positiveInt('MAX_REDRIVES', 3));
+  },
   get hasherRangeSize(): number {
     return once('hasherRangeSize', () => positiveInt('HASHER_RANGE_SIZE', 16 * 1024 * 1024));
   },

@@ -15,6 +15,6 @@ export const METRIC = {
 } as const;
 
 /** The hasher counts each upload it processed under `Uploads_<outcome>`. */
-export const UPLOAD_OUTCOMES = ['ready', 'failed', 'duplicate', 'unknown'] as const;
+export const UPLOAD_OUTCOMES = ['ready', 'failed', 'duplicate', 'unknown', 'continued', 'busy'] as const;
 export type UploadOutcome = (typeof UPLOAD_OUTCOMES)[number];
 export const uploadMetric = (outcome: UploadOutcome): string => `Uploads_${outcome}`;

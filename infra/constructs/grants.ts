@@ -3,7 +3,8 @@
  * helpers: those add stream actions, `index/*` and bucket-wide resources that
  * these functions never need.
  */
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -44,8 +45,36 @@ export const CONTENT_OBJECT_ACTIONS = [
 /** The hasher reads each new file and deletes files whose last reference it released. */
 export const HASHER_OBJECT_ACTIONS = ['s3:GetObject', 's3:DeleteObject'] as const;
 
-/** The sweeper deletes files nothing refers to any more, and aborts what stale sessions left open. */
-export const SWEEPER_OBJECT_ACTIONS = ['s3:DeleteObject', 's3:AbortMultipartUpload'] as const;
+/**
+ * The sweeper deletes files nothing refers to any more; for a session whose hasher went
+ * quiet it checks the object (HeadObject: s3:GetObject), lists and completes a multipart
+ * upload left open (s3:ListMultipartUploadParts, s3:PutObject) or aborts it.
+ */
+export const SWEEPER_OBJECT_ACTIONS = [
+  's3:GetObject',
+  's3:PutObject',
+  's3:DeleteObject',
+  's3:AbortMultipartUpload',
+  's3:ListMultipartUploadParts',
+] as const;
+
+/** `caller` may start `target` (asynchronously or not): lambda:InvokeFunction on that one function. */
+export function grantAsyncInvoke(caller: IFunction, target: IFunction): void {
+  caller.addToRolePolicy(new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [target.functionArn] }));
+}
+
+/**
+ * A function that invokes itself. Its role's default policy cannot name the
+ * function (the function depends on that policy: a cycle), so the statement
+ * goes in a policy of its own, attached to the role after the function exists.
+ */
+export function grantSelfInvoke(scope: Construct, fn: IFunction): void {
+  if (!fn.role) throw new Error(`${fn.node.path} has no role to grant self-invocation to`);
+  new Policy(scope, `${fn.node.id}SelfInvoke`, {
+    roles: [fn.role],
+    statements: [new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] })],
+  });
+}
 
 export function grantTable(fn: IFunction, table: ITable): void {
   fn.addToRolePolicy(new PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [table.tableArn] }));

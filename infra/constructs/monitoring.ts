@@ -124,14 +124,14 @@ export class Monitoring extends Construct {
       'hasher-deadline',
       own(METRIC.hashDeadlineExceeded),
       1,
-      'An upload failed because hashing it did not fit in one hasher run; raise hasherMemoryMb or hasherConcurrency',
+      'A hasher run reached its deadline without hashing anything new (continuing in a new run is routine, this is not); raise hasherMemoryMb or hasherConcurrency',
     );
     const timeoutMs = props.hasherTimeout.toMilliseconds();
     this.add(
       'hasher-duration',
       fns.hasher.metricDuration({ period: PERIOD, statistic: 'Maximum' }),
       Math.round(timeoutMs * HASHER_DURATION_ALARM_RATIO),
-      `A hasher run took ${HASHER_DURATION_ALARM_RATIO * 100}% of its ${timeoutMs / 1000} s timeout; larger images will fail`,
+      `A hasher run took ${HASHER_DURATION_ALARM_RATIO * 100}% of its ${timeoutMs / 1000} s timeout: images that large are hashed across several runs (Uploads_continued), each adding a run's start-up and a re-read of its last checkpoint`,
     );
     this.add(
       'failed-events',

@@ -49,6 +49,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // One small range at a time: hashing a few MiB takes long enough to be killed in the middle.
     HASHER_CONCURRENCY: '1',
     HASHER_RANGE_SIZE: String(64 * 1024),
+    // Short runs, retries and re-drive margin, a sweep every few seconds: a session whose hasher was
+    // killed is re-driven within seconds of the restart rather than after a deployed run (15 min) and more.
+    HASHER_TIMEOUT_SECONDS: '5',
+    LAMBDA_RETRY_DELAYS_SECONDS: '3,4',
+    REDRIVE_MARGIN_SECONDS: '5',
+    SWEEP_INTERVAL_SECONDS: '3',
   });
   return async () => {
     await rm(dataDir, { recursive: true, force: true });

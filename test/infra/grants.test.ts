@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FUNCTIONS_DIR } from '../../infra/bundling.js';
-import { CONTENT_OBJECT_ACTIONS, HASHER_OBJECT_ACTIONS, TABLE_ITEM_ACTIONS } from '../../infra/constructs/grants.js';
+import { CONTENT_OBJECT_ACTIONS, HASHER_OBJECT_ACTIONS, SWEEPER_OBJECT_ACTIONS, TABLE_ITEM_ACTIONS } from '../../infra/constructs/grants.js';
 
 const WRITE_ITEMS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
 
@@ -40,6 +40,8 @@ const ACTIONS: Readonly<Record<string, readonly string[]>> = {
   AbortMultipartUpload: ['s3:AbortMultipartUpload'],
   ListParts: ['s3:ListMultipartUploadParts'],
   DeleteObject: ['s3:DeleteObject'],
+  // The hasher's continuation and the sweeper's re-drive; granted on the hasher alone (test/infra/stack.test.ts).
+  Invoke: ['lambda:InvokeFunction'],
 };
 
 function commandsInFunctions(): Map<string, string[]> {
@@ -76,5 +78,9 @@ describe('grants match the SDK commands in functions/', () => {
   it('the hasher gets a subset: read and delete', () => {
     expect(CONTENT_OBJECT_ACTIONS).toEqual(expect.arrayContaining([...HASHER_OBJECT_ACTIONS]));
     expect([...HASHER_OBJECT_ACTIONS].sort()).toEqual(['s3:DeleteObject', 's3:GetObject']);
+  });
+
+  it('the sweeper gets a subset: what a quiet session needs (check, list, complete, abort, delete)', () => {
+    expect(CONTENT_OBJECT_ACTIONS).toEqual(expect.arrayContaining([...SWEEPER_OBJECT_ACTIONS]));
   });
 });

@@ -295,27 +295,39 @@ describe('least privilege', () => {
     );
   });
 
-  it('hasher: read and delete on content/*, the table, and sending to its failure queue', () => {
+  it('hasher: read and delete on content/*, the table, sending to its failure queue, and invoking itself', () => {
     const sqs = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'].map((a) => pair(a, arnOf(ids.queue)));
+    const selfInvoke = pair('lambda:InvokeFunction', arnOf(ids.hasher));
     expect([...allowedPairs(template, ids.roles.hasher)].sort()).toEqual(
-      [...logs(ids.hasher), ...table(ids.table), ...objects(HASHER_OBJECT_ACTIONS), ...sqs].sort(),
+      [...logs(ids.hasher), ...table(ids.table), ...objects(HASHER_OBJECT_ACTIONS), ...sqs, selfInvoke].sort(),
     );
   });
 
-  it('sweeper: delete and abort on content/*, the table, nothing else', () => {
+  it('sweeper: the objects of quiet sessions on content/*, the table, and invoking the hasher, nothing else', () => {
     expect([...allowedPairs(template, ids.roles.sweeper)].sort()).toEqual(
-      [...logs(ids.sweeper), ...table(ids.table), ...objects(SWEEPER_OBJECT_ACTIONS)].sort(),
+      [
+        ...logs(ids.sweeper),
+        ...table(ids.table),
+        ...objects(SWEEPER_OBJECT_ACTIONS),
+        pair('lambda:InvokeFunction', arnOf(ids.hasher)),
+      ].sort(),
     );
   });
 
-  it('sweeper: runs hourly on an EventBridge schedule that retries, then dead-letters', () => {
+  it('sweeper: knows the hasher and its timeout, to re-drive a session quiet for longer than one run', () => {
+    const env = (props('AWS::Lambda::Function', ids.sweeper).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env).toMatchObject({ HASHER_FUNCTION_NAME: { Ref: ids.hasher }, HASHER_TIMEOUT_SECONDS: '900' });
+    expect(props('AWS::Lambda::Function', ids.hasher).Timeout).toBe(900);
+  });
+
+  it('sweeper: runs every 15 minutes on an EventBridge schedule that retries, then dead-letters', () => {
     const dlq = logicalId(stack.sweepDeadLetters);
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(1 hour)',
+      ScheduleExpression: 'rate(15 minutes)',
       Targets: [
         Match.objectLike({
           Arn: arnOf(ids.sweeper),
-          RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3000 },
+          RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 720 },
           DeadLetterConfig: { Arn: arnOf(dlq) },
         }),
       ],

@@ -12,6 +12,8 @@ export interface StackInfo {
   apiUrl: string;
   dynamodbEndpoint: string;
   s3Endpoint: string;
+  /** Absent for a stack run in a child process (the crash suite), whose runtime listens on a port of its own. */
+  lambdaEndpoint?: string;
   tableName: string;
   bucket: string;
   dataDir: string;
@@ -31,6 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     apiUrl: stack.apiUrl,
     dynamodbEndpoint: stack.dynamodbEndpoint,
     s3Endpoint: stack.s3Endpoint,
+    lambdaEndpoint: stack.lambda.endpoint,
     tableName: stack.tableName,
     bucket: stack.bucket,
     dataDir,

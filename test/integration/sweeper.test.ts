@@ -3,7 +3,7 @@
  * whose last reference was released but whose object is still in S3.
  */
 import { HeadObjectCommand, NotFound } from '@aws-sdk/client-s3';
-import { ListPartsCommand, NoSuchUpload } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, ListPartsCommand, NoSuchUpload } from '@aws-sdk/client-s3';
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import type { SweepResult } from '../../functions/sweeper.js';
 import { call, createImage, stack, uniqueName } from './api.js';
 import { useStackEnvironment } from './in-process.js';
 import { assertInvariants } from './invariants.js';
-import { describe as describeUpload, makeContent, PART, startUpload, testDdb, testS3, uploadContent, uploadParts } from './upload-client.js';
+import { describe as describeUpload, makeContent, PART, startUpload, testDdb, testS3, uploadContent, uploadParts, waitForState } from './upload-client.js';
 import { contentKey, HASHING_UPLOADS_PARTITION, keys, RELEASED_FILES_PARTITION } from '../../functions/core/db/schema.js';
 
 let sweeper: (event: unknown, context: Context) => Promise<SweepResult>;
@@ -130,22 +130,49 @@ describe('upload sessions whose hasher never finished', () => {
     }
   }
 
-  it('ends a session hashing for longer than the hasher can take, and aborts what it left open', async () => {
+  it('re-drives a quiet session: completes the multipart upload its completion left open, and the hasher finishes it', async () => {
     const stale = await stuckInHashing(Date.now() - 8 * 3600 * 1000);
     const fresh = await stuckInHashing(Date.now() - 60 * 1000);
     const key = (id: string) => contentKey(id);
     expect(await multipartOpen(key(stale.session.upload_id), stale.s3UploadId)).toBe(true);
 
     const result = await sweeper({}, lambdaContext('image-service-sweeper', 60_000));
-    expect(result.staleUploads).toContain(stale.session.upload_id);
-    expect(result.staleUploads).not.toContain(fresh.session.upload_id);
-
-    const ended = await describeUpload(stale.uid, stale.session.upload_id);
-    expect(ended.body.data).toMatchObject({ state: 'failed', reason: expect.stringMatching(/hasher did not finish/) });
+    expect(result.redrive.completed).toContain(stale.session.upload_id);
+    expect(result.redrive.completed).not.toContain(fresh.session.upload_id);
     expect(await multipartOpen(key(stale.session.upload_id), stale.s3UploadId)).toBe(false);
+    const done = await waitForState(stale.uid, stale.session.upload_id);
+    expect(done.state).toBe('ready');
 
     // A session that is hashing now is none of the sweeper's business.
     expect((await describeUpload(fresh.uid, fresh.session.upload_id)).body.data?.state).toBe('hashing');
     expect(await multipartOpen(key(fresh.session.upload_id), fresh.s3UploadId)).toBe(true);
+  });
+
+  it('fails a quiet session whose parts are gone, with the reason, and one re-driven too often', async () => {
+    const lost = await stuckInHashing(Date.now() - 8 * 3600 * 1000);
+    await testS3().send(new AbortMultipartUploadCommand({ Bucket: stack().bucket, Key: contentKey(lost.session.upload_id), UploadId: lost.s3UploadId }));
+    const tired = await stuckInHashing(Date.now() - 8 * 3600 * 1000);
+    await testDdb().send(
+      new UpdateCommand({
+        TableName: stack().tableName,
+        Key: keys.upload(tired.session.upload_id),
+        UpdateExpression: 'SET redrives = :n',
+        ExpressionAttributeValues: { ':n': 3 },
+      }),
+    );
+
+    const result = await sweeper({}, lambdaContext('image-service-sweeper', 60_000));
+    expect(result.redrive.failed.map((f) => f.upload_id)).toEqual(
+      expect.arrayContaining([lost.session.upload_id, tired.session.upload_id]),
+    );
+    expect((await describeUpload(lost.uid, lost.session.upload_id)).body.data).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(/missing from S3/),
+    });
+    expect((await describeUpload(tired.uid, tired.session.upload_id)).body.data).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(/did not finish this upload after 3 re-drives/),
+    });
+    expect(await multipartOpen(contentKey(tired.session.upload_id), tired.s3UploadId)).toBe(false);
   });
 });

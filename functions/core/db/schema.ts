@@ -192,4 +192,21 @@ export interface UploadItem {
   shared_file?: string;
   /** Epoch seconds; DynamoDB's TTL removes the item after this. */
   expires_at: number;
+  /**
+   * While hashing: bytes hashed so far (progress), and, once a run stopped
+   * at its deadline, the resumable SHA-1 state after exactly those bytes.
+   */
+  hash_offset?: number;
+  hash_state?: Uint8Array;
+  /** Set when a native run ran out of time: every later run hashes resumably. */
+  hash_resumable?: boolean;
+  /** The hasher run holding the session, and until when (epoch ms): no other run hashes it meanwhile. */
+  lease_owner?: string;
+  lease_until?: number;
+  /** Hasher runs that claimed the session, and re-drives of it after it went quiet. */
+  hash_runs?: number;
+  redrives?: number;
+  /** While hashing: the byName index's keys (HASHING_UPLOADS_PARTITION, the time it was last heard of). */
+  gsi1pk?: string;
+  gsi1sk?: string;
 }

@@ -8,7 +8,9 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListPartsCommand,
+  NotFound,
   NoSuchUpload,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -134,4 +136,15 @@ export async function readHead(key: string, length: number): Promise<Uint8Array>
   const out = await s3().send(new GetObjectCommand({ Bucket: config.bucketName, Key: key, Range: `bytes=0-${length - 1}` }));
   if (!out.Body) throw new Error(`S3 gave no body for the first ${length} bytes of ${key}`);
   return out.Body.transformToByteArray();
+}
+
+/** Whether the object exists. */
+export async function objectExists(key: string): Promise<boolean> {
+  try {
+    await s3().send(new HeadObjectCommand({ Bucket: config.bucketName, Key: key }));
+    return true;
+  } catch (error) {
+    if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return false;
+    throw error;
+  }
 }

@@ -38,10 +38,17 @@ export class RangeFetchError extends HashError {
   }
 }
 
+/** Where a resumable hash stopped: every byte before `offset` is in `state`. */
+export interface HashCheckpoint {
+  offset: number;
+  state: Uint8Array;
+}
+
 /**
  * The object cannot be hashed before the invocation's deadline: either time is
  * already short, or the measured throughput projects past it. Raised early so
- * the caller still has time to record the failure.
+ * the caller still has time to record the failure, or, for a resumable hash,
+ * to save `checkpoint` and go on in another invocation.
  */
 export class HashDeadlineError extends HashError {
   override readonly name = 'HashDeadlineError';
@@ -51,10 +58,13 @@ export class HashDeadlineError extends HashError {
     readonly timeLeftMs: number,
     /** Projected time to finish, or undefined when no throughput was measured yet. */
     readonly projectedMs: number | undefined,
+    readonly checkpoint?: HashCheckpoint,
   ) {
     const mb = (n: number) => (n / 1e6).toFixed(1);
     super(
-      `object of ${mb(size)} MB is too large to hash before the Lambda timeout: ` +
+      checkpoint
+        ? `hash paused at byte ${checkpoint.offset} of ${size} before the Lambda timeout (${Math.round(timeLeftMs)} ms left)`
+        : `object of ${mb(size)} MB is too large to hash before the Lambda timeout: ` +
         (projectedMs === undefined
           ? `only ${Math.round(timeLeftMs)} ms left after ${mb(bytesHashed)} MB`
           : `${mb(size - bytesHashed)} MB left would take ~${Math.ceil(projectedMs / 1000)} s ` +

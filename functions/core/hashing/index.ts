@@ -18,4 +18,12 @@ export {
   type HashS3ObjectResult,
   type S3RangeFetcherOptions,
 } from './s3-range-fetcher.js';
-export { HashAbortedError, HashDeadlineError, HashError, RangeFetchError, RangeLengthError } from './errors.js';
+export {
+  HashAbortedError,
+  HashDeadlineError,
+  HashError,
+  RangeFetchError,
+  RangeLengthError,
+  type HashCheckpoint,
+} from './errors.js';
+export { nativeSha1, resumableSha1, type Sha1 } from './sha1.js';

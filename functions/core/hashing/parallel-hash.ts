@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
-import { HashAbortedError, HashDeadlineError, RangeFetchError, RangeLengthError } from './errors.js';
+import { HashAbortedError, HashDeadlineError, RangeFetchError, RangeLengthError, type HashCheckpoint } from './errors.js';
 import { splitRanges, type ByteRange } from './ranges.js';
 import { readBody, type BodyReading, type RangeBody } from './read-body.js';
+import { nativeSha1, type Sha1 } from './sha1.js';
 
 export type { RangeBody };
 
@@ -31,7 +31,23 @@ export interface HashStats {
 export const DEFAULT_BUFFERED_RANGES = 2;
 
 export interface HashRangesOptions {
+  /** The whole object's size. */
   size: number;
+  /** Bytes before this were hashed already, into `sha1` (default 0). */
+  offset?: number;
+  /**
+   * The hash to feed (default: a fresh native one). With a resumable one the
+   * deadline does not fail the hash: it stops, and the HashDeadlineError
+   * carries the checkpoint to continue from.
+   */
+  sha1?: Sha1;
+  /**
+   * Called every checkpointIntervalMs (default 5000) while hashing, with the
+   * offset reached and, for a resumable hash, the state there: progress to
+   * show, and a point to resume from should this run be lost.
+   */
+  onCheckpoint?: (progress: { offset: number; state: Uint8Array | undefined }) => void;
+  checkpointIntervalMs?: number;
   rangeSize: number;
   /** Ranges in flight at once. */
   concurrency: number;
@@ -130,6 +146,9 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
     deadlineCheckIntervalMs = 500,
     signal: callerSignal,
     onStats,
+    offset = 0,
+    onCheckpoint,
+    checkpointIntervalMs = 5000,
   } = options;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
     return Promise.reject(new RangeError(`concurrency must be a positive integer, got ${concurrency}`));
@@ -137,15 +156,21 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
   if (!Number.isSafeInteger(retries) || retries < 0) {
     return Promise.reject(new RangeError(`retries must be a non-negative integer, got ${retries}`));
   }
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset > size) {
+    return Promise.reject(new RangeError(`offset must be an integer from 0 to size (${size}), got ${offset}`));
+  }
   let ranges: ByteRange[];
   try {
-    ranges = splitRanges(size, rangeSize);
+    ranges = splitRanges(size - offset, rangeSize).map((r) => ({ ...r, start: r.start + offset, end: r.end + offset }));
   } catch (error) {
     return Promise.reject(error);
   }
+  const hash = options.sha1 ?? nativeSha1();
+  if (offset > 0 && !hash.resumable) {
+    return Promise.reject(new RangeError('a hash that starts past byte 0 needs the resumable sha1 holding those bytes'));
+  }
 
   return new Promise<HashResult>((resolve, reject) => {
-    const hash = createHash('sha1');
     const controller = new AbortController();
     const slots: (Slot | undefined)[] = new Array<Slot | undefined>(ranges.length);
     const stats: HashStats = {
@@ -166,6 +191,7 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
     let newest: Slot | undefined; // the range started last, for staggering
     let newestStartedAt = 0;
     let staggerTimer: NodeJS.Timeout | undefined;
+    let checkpointTimer: NodeJS.Timeout | undefined;
     const staggerBytes = Math.ceil(rangeSize / concurrency);
 
     const onCallerAbort = () => fail(new HashAbortedError(callerSignal?.reason));
@@ -173,6 +199,7 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
     function cleanup() {
       settled = true;
       if (timer) clearInterval(timer);
+      if (checkpointTimer) clearInterval(checkpointTimer);
       if (staggerTimer) clearTimeout(staggerTimer);
       callerSignal?.removeEventListener('abort', onCallerAbort);
     }
@@ -192,7 +219,7 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
     function finish() {
       cleanup();
       resolve({
-        sha1: hash.digest('hex'),
+        sha1: hash.digest(),
         size,
         stats: { ...stats, elapsedMs: performance.now() - startedAt },
       });
@@ -363,20 +390,28 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
       if (!settled) await attempt(slot);
     }
 
+    /** The hash's state now; every hashed byte is in it, in order from byte 0. */
+    function checkpoint(): HashCheckpoint | undefined {
+      const state = hash.save();
+      return state ? { offset: offset + stats.hashedBytes, state } : undefined;
+    }
+
     /** False (and the hash rejected) when the object cannot be finished in time. */
     function checkDeadline(): boolean {
       if (!deadline || settled) return !settled;
       const timeLeftMs = deadline();
       const budgetMs = timeLeftMs - minTimeLeftMs;
       if (budgetMs <= 0) {
-        fail(new HashDeadlineError(size, stats.hashedBytes, timeLeftMs, undefined));
+        fail(new HashDeadlineError(size, stats.hashedBytes, timeLeftMs, undefined, checkpoint()));
         return false;
       }
+      // A resumable hash goes on to the last moment and continues elsewhere; only the native one must fit.
+      if (hash.resumable) return true;
       const elapsedMs = performance.now() - startedAt;
       // Received-but-buffered bytes count as done: hashing them is quick next to fetching.
       const kept = stats.hashedBytes + stats.bufferedBytes;
       if (elapsedMs < warmupMs || kept === 0) return true;
-      const projectedMs = ((size - kept) * elapsedMs) / kept;
+      const projectedMs = ((size - offset - kept) * elapsedMs) / kept;
       if (projectedMs > budgetMs) {
         fail(new HashDeadlineError(size, stats.hashedBytes, timeLeftMs, projectedMs));
         return false;
@@ -397,6 +432,12 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
     if (deadline) {
       timer = setInterval(checkDeadline, deadlineCheckIntervalMs);
       timer.unref(); // the fetches keep the process alive, not this check
+    }
+    if (onCheckpoint) {
+      checkpointTimer = setInterval(() => {
+        if (!settled) onCheckpoint({ offset: offset + stats.hashedBytes, state: hash.save() });
+      }, checkpointIntervalMs);
+      checkpointTimer.unref();
     }
     schedule();
   });

@@ -1,9 +1,14 @@
+import { config } from '../config.js';
+
 /**
  * Upload sessions. A session creates exactly one content file, so its id is
  * that file's uid and its object key is `content/<id>`: the hasher finds the
  * session from the key S3 reports.
  */
 export type { UploadItem, UploadState } from '../db/schema.js';
+
+/** How long a hashing session may go without a word before the sweeper re-drives it (stale.ts). */
+export const quietLimitMs = (): number => (config.hasherTimeoutSeconds + config.redriveMarginSeconds) * 1000;
 
 export const MIB = 1024 * 1024;
 /** S3's multipart limits. */

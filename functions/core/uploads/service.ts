@@ -20,6 +20,7 @@ import {
   MAX_PARTS,
   MIN_PART_SIZE,
   partCount,
+  quietLimitMs,
   URL_BYTES_PER_CALL,
   URLS_PER_CALL,
   type UploadItem,
@@ -57,6 +58,16 @@ export interface SessionView {
   expires?: number;
   /** When the session itself ends, epoch seconds. */
   session_expires: number;
+  /** While hashing: bytes of `size` the service has hashed so far. */
+  hashed?: number;
+  /**
+   * While hashing: nothing has moved for longer than one hasher run plus a
+   * margin. The sweeper drives it again on its own (`redrives` so far, at most
+   * `max_redrives`), then fails it.
+   */
+  stale?: boolean;
+  redrives?: number;
+  max_redrives?: number;
 }
 
 export function choosePartSize(size: number, requested: number | undefined): number {
@@ -281,5 +292,16 @@ function view(session: UploadItem, done?: StoredPart[], urls?: PartUrls): Sessio
     ...(done ? { parts_done: done } : {}),
     ...(urls ? { parts: urls.parts, expires: urls.expires } : {}),
     session_expires: session.expires_at,
+    ...(session.state === 'hashing' ? hashingView(session) : {}),
+  };
+}
+
+function hashingView(session: UploadItem & { gsi1sk?: string }) {
+  const activeMs = session.gsi1sk !== undefined ? Number(session.gsi1sk) : undefined;
+  return {
+    hashed: session.hash_offset ?? 0,
+    stale: activeMs !== undefined && Date.now() - activeMs > quietLimitMs(),
+    redrives: session.redrives ?? 0,
+    max_redrives: config.maxRedrives,
   };
 }

@@ -1,0 +1,16 @@
+/**
+ * Each function's timeout and the asynchronous retries Lambda gives it: one
+ * source for the stack (infra/image-service-stack.ts) and the local stack,
+ * which abandons an invocation at the same deadline (local/lambda-runtime.ts).
+ * Plain numbers, free of CDK imports, so the local stack can load them.
+ */
+export const TIMEOUT_SECONDS = {
+  /** API Gateway gives up after 30 s; the API functions stop just before. */
+  records: 29,
+  content: 29,
+  hasher: 15 * 60,
+  sweeper: 5 * 60,
+} as const;
+
+/** Lambda retries a failed asynchronous invocation about 1, then 2 minutes later. */
+export const ASYNC_RETRY_DELAYS_SECONDS = [60, 120] as const;
