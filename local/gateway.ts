@@ -12,6 +12,7 @@ import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { JWTPayload } from 'jose';
 import type { ApiEvent } from '../functions/http/api-handler.js';
 import { matchRoute, routeKey, type ApiFunction } from '../functions/routes.js';
+import { serveConsole } from './console.js';
 import { lambdaContext } from './lambda-context.js';
 import { TokenRejected, verifyToken, type SigningKeys } from './tokens.js';
 
@@ -34,7 +35,9 @@ const TEXT_TYPES = /^(application\/(json|x-www-form-urlencoded|xml)|text\/)/i;
 export function createGateway(options: GatewayOptions): Server {
   return createServer((req, res) => {
     const started = Date.now();
-    handle(req, res, options)
+    // The console and openapi.json are static files, as CloudFront serves them: no Lambda, no token.
+    serveConsole(req, res)
+      .then((served) => (served ? undefined : handle(req, res, options)))
       .catch((error: unknown) => {
         // A handler that throws past its middy stack is a 500 on AWS too.
         console.error('gateway: handler failed', error);

@@ -59,6 +59,17 @@ function createS3rver(options: S3rverOptions): S3rverInstance {
   return server;
 }
 
+/**
+ * The console PUTs parts and GETs content straight from the browser, from the
+ * gateway's origin (another port): as the deployed bucket's CORS rule, but for
+ * any origin, since the local gateway's port and host name vary. ETag must be
+ * readable to complete a multipart upload.
+ */
+const BROWSER_CORS = `<CORSConfiguration><CORSRule>
+<AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>HEAD</AllowedMethod>
+<AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds>
+</CORSRule></CORSConfiguration>`;
+
 export async function startLocalS3(opts: StartLocalS3Options): Promise<LocalS3> {
   await mkdir(opts.directory, { recursive: true });
   const server = createS3rver({
@@ -67,7 +78,7 @@ export async function startLocalS3(opts: StartLocalS3Options): Promise<LocalS3> 
     directory: opts.directory,
     silent: true,
     // s3rver creates the bucket when missing and keeps its objects when present.
-    configureBuckets: [{ name: opts.bucket }],
+    configureBuckets: [{ name: opts.bucket, configs: [BROWSER_CORS] }],
     vhostBuckets: false,
   });
 
