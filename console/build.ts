@@ -59,6 +59,7 @@ export async function buildConsole(options: { minify?: boolean } = {}): Promise<
   add('index.html', await readFile(join(here, 'index.html')));
   add('style.css', await readFile(join(here, 'style.css')));
   add('reference/index.html', await readFile(join(here, 'reference.html')));
+  add('reference/init.js', await readFile(join(here, 'reference.js')));
   add('reference/scalar.js', await readFile(join(dirname(require.resolve('@scalar/api-reference')), 'browser/standalone.js')));
   add('api/v1/openapi.json', JSON.stringify(openApiDocument(), null, 2));
   return site;

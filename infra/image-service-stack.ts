@@ -8,7 +8,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { EventType } from 'aws-cdk-lib/aws-s3';
+import { EventType, HttpMethods } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { TIMEOUT_SECONDS } from './function-timeouts.js';
@@ -17,6 +17,7 @@ import type { ServiceConfig } from './config.js';
 import { Monitoring } from './constructs/monitoring.js';
 import { Api } from './constructs/api.js';
 import { Auth } from './constructs/auth.js';
+import { ConsoleSite } from './constructs/console-site.js';
 import {
   CONTENT_OBJECT_ACTIONS,
   grantAsyncInvoke,
@@ -33,6 +34,8 @@ import { addNagSuppressions } from './nag.js';
 
 export interface ImageServiceStackProps extends StackProps {
   readonly config: ServiceConfig;
+  /** The built web console (console/build.ts); without it the stack deploys no console. */
+  readonly consoleDir?: string;
 }
 
 /** API Gateway gives up on an integration after 30 s; the function should stop first. */
@@ -51,6 +54,7 @@ export class ImageServiceStack extends Stack {
   readonly sweepDeadLetters: Queue;
   readonly sweepSchedule: Rule;
   readonly monitoring: Monitoring;
+  readonly console: ConsoleSite | undefined;
 
   constructor(scope: Construct, id: string, props: ImageServiceStackProps) {
     super(scope, id, props);
@@ -186,6 +190,27 @@ export class ImageServiceStack extends Stack {
       authorizer: this.auth.authorizer,
       handlers: { records: records.function, content: content.function },
     });
+
+    this.console = undefined;
+    if (props.consoleDir !== undefined) {
+      this.console = new ConsoleSite(this, 'Console', {
+        config,
+        httpApi: this.api.httpApi,
+        siteDir: props.consoleDir,
+        accessLogsBucket: this.storage.accessLogsBucket,
+        ...(this.auth.cognito ? { userPool: this.auth.cognito.userPool } : {}),
+      });
+      if (this.console.client) this.auth.allowClient(this.console.client.userPoolClientId);
+      // The console PUTs parts and GETs content through presigned URLs: it must read each part's ETag.
+      bucket.addCorsRule({
+        allowedMethods: [HttpMethods.PUT, HttpMethods.GET, HttpMethods.HEAD],
+        allowedOrigins: [this.console.origin],
+        allowedHeaders: ['*'],
+        exposedHeaders: ['ETag'],
+        maxAge: 3600,
+      });
+      new CfnOutput(this, 'ConsoleUrl', { value: `${this.console.origin}/`, description: 'The web console' });
+    }
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       config,

@@ -89,4 +89,55 @@ export function addNagSuppressions(stack: NagScope): void {
       "aws-cdk-lib's AwsCustomResource function, which creates DefaultImage once at stack creation; its role is not configurable. Its only other permissions are dynamodb:PutItem and ConditionCheckItem on the table.",
     );
   }
+
+  if (stack.console) addConsoleSuppressions(stack, ack);
+}
+
+function addConsoleSuppressions(stack: ImageServiceStack, ack: (scope: IConstruct, id: string, reason: string) => void): void {
+  const site = stack.console!;
+  const distribution = site.distribution;
+  ack(distribution, 'CFR1', 'The console serves administrators wherever they are; access is decided by sign-in, not by country.');
+  ack(
+    distribution,
+    'CFR2',
+    'Every /api/* request is checked by the JWT authorizer and throttled by the HTTP API stage; the rest is static files. Attach a web ACL through context if an account requires WAF.',
+  );
+  ack(
+    distribution,
+    'CFR3',
+    "CloudFront standard logs need an ACL-enabled bucket; API requests are logged by the HTTP API's access logs and the site bucket by S3 server access logs.",
+  );
+  ack(
+    distribution,
+    'CFR4',
+    'The distribution uses its default *.cloudfront.net certificate, for which CloudFront fixes the TLS policy; a custom domain with its own certificate would set TLSv1.2_2021.',
+  );
+
+  // aws-cdk-lib's BucketDeployment handler, which copies the console's files at deploy time.
+  const deployer = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+  if (!deployer) return;
+  const why = "aws-cdk-lib's BucketDeployment handler, which copies the console's built files into the site bucket at deploy time";
+  ack(deployer, 'L1', `${why}; aws-cdk-lib chooses and updates its runtime.`);
+  ack(
+    deployer,
+    'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    `${why}; its role is not configurable (logging only).`,
+  );
+  const bucketId = Stack.of(stack).getLogicalId(site.bucket.node.defaultChild as CfnBucket);
+  for (const finding of [
+    'Action::s3:GetBucket*',
+    'Action::s3:GetObject*',
+    'Action::s3:List*',
+    'Action::s3:Abort*',
+    'Action::s3:DeleteObject*',
+    'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*',
+    `Resource::<${bucketId}.Arn>/*`,
+    'Resource::*',
+  ]) {
+    ack(
+      deployer,
+      `IAM5[${finding}]`,
+      `${why}: aws-cdk-lib grants it read on the CDK asset bucket, write on the site bucket and CloudFront invalidation (no resource-level permissions); nothing else.`,
+    );
+  }
 }

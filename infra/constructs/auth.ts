@@ -5,7 +5,7 @@
  * instead. Either way API Gateway verifies the JWT and the functions read
  * the role from its claims.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import {
   AccountRecovery,
@@ -29,6 +29,8 @@ export class Auth extends Construct {
   readonly authorizer: HttpJwtAuthorizer;
   /** Present when the stack owns the user pool (no `jwtIssuer` in context). */
   readonly cognito: CognitoResources | undefined;
+  /** App clients whose tokens the API accepts (the console adds its own: allowClient). */
+  private readonly audiences: string[] = [];
 
   constructor(scope: Construct, id: string, config: ServiceConfig) {
     super(scope, id);
@@ -80,6 +82,14 @@ export class Auth extends Construct {
     this.cognito = { userPool, client, adminGroup };
     // Cognito access tokens carry `client_id` rather than `aud`; API Gateway checks either against the audience.
     const issuer = `https://cognito-idp.${Stack.of(this).region}.amazonaws.com/${userPool.userPoolId}`;
-    this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', issuer, { jwtAudience: [client.userPoolClientId] });
+    this.audiences.push(client.userPoolClientId);
+    this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', issuer, {
+      jwtAudience: Lazy.list({ produce: () => this.audiences }),
+    });
+  }
+
+  /** Accepts tokens issued to another app client of the stack's pool (the console's). */
+  allowClient(clientId: string): void {
+    this.audiences.push(clientId);
   }
 }

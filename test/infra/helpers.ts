@@ -2,7 +2,8 @@
  * Builds the stack the way `cdk synth` does (same feature flags from cdk.json,
  * same context handling), for assertions and cdk-nag in memory.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -18,6 +19,16 @@ export interface CdkJson {
 }
 
 export const cdkJson = (): CdkJson => JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as CdkJson;
+
+let fixture: string | undefined;
+/** A stand-in for the built console: the template does not depend on the files' contents. */
+export function consoleFixture(): string {
+  if (!fixture) {
+    fixture = mkdtempSync(join(tmpdir(), 'console-site-'));
+    writeFileSync(join(fixture, 'index.html'), '<!doctype html><title>console</title>');
+  }
+  return fixture;
+}
 
 export interface BuildOptions {
   /** Extra context, as `-c key=value` would give it. */
@@ -41,7 +52,7 @@ export function buildStack(options: BuildOptions = {}): Built {
       ...options.context,
     },
   });
-  const stack = new ImageServiceStack(app, 'ImageService', { config: loadConfig(app.node) });
+  const stack = new ImageServiceStack(app, 'ImageService', { config: loadConfig(app.node), consoleDir: consoleFixture() });
   return { app, stack, template: Template.fromStack(stack) };
 }
 
