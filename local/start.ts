@@ -70,7 +70,10 @@ async function main(): Promise<void> {
 
   // The token command finds the signing key in the data directory: name it when it is not the default.
   const dataDirEnv = process.env['DATA_DIR'] ? `DATA_DIR=${process.env['DATA_DIR']} ` : '';
+  const origin = new URL(stack.apiUrl).origin;
   console.log(`Image Service is up: ${stack.apiUrl}
+  console:   ${origin}/ (sign in with a token from the command below)
+  API docs:  ${origin}/reference/ (OpenAPI: ${stack.apiUrl}/openapi.json)
   data:      ${stack.dataDir}
   DynamoDB:  ${stack.dynamodbEndpoint} (table ${stack.tableName})
   S3:        ${stack.s3Endpoint} (bucket ${stack.bucket})
