@@ -6,6 +6,7 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
+import type { ConsoleSite } from './constructs/console-site.js';
 import type { ServiceConfig } from './config.js';
 import type { Auth } from './constructs/auth.js';
 import type { ServiceFunction } from './constructs/service-function.js';
@@ -28,6 +29,7 @@ export interface NagScope extends IConstruct {
   readonly functions: Readonly<Record<'records' | 'content' | 'hasher' | 'sweeper', Pick<ServiceFunction, 'role'>>>;
   readonly failureQueue: IConstruct;
   readonly sweepDeadLetters: IConstruct;
+  readonly console: Pick<ConsoleSite, 'distribution' | 'bucket'> | undefined;
 }
 
 export function addNagSuppressions(stack: NagScope): void {
@@ -93,7 +95,7 @@ export function addNagSuppressions(stack: NagScope): void {
   if (stack.console) addConsoleSuppressions(stack, ack);
 }
 
-function addConsoleSuppressions(stack: ImageServiceStack, ack: (scope: IConstruct, id: string, reason: string) => void): void {
+function addConsoleSuppressions(stack: NagScope, ack: (scope: IConstruct, id: string, reason: string) => void): void {
   const site = stack.console!;
   const distribution = site.distribution;
   ack(distribution, 'CFR1', 'The console serves administrators wherever they are; access is decided by sign-in, not by country.');
@@ -114,7 +116,7 @@ function addConsoleSuppressions(stack: ImageServiceStack, ack: (scope: IConstruc
   );
 
   // aws-cdk-lib's BucketDeployment handler, which copies the console's files at deploy time.
-  const deployer = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
+  const deployer = stack.node.children.find((c: IConstruct) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
   if (!deployer) return;
   const why = "aws-cdk-lib's BucketDeployment handler, which copies the console's built files into the site bucket at deploy time";
   ack(deployer, 'L1', `${why}; aws-cdk-lib chooses and updates its runtime.`);

@@ -7,7 +7,7 @@
  */
 import * as z from 'zod/mini';
 import type { ContentEntry, ImageRecord } from '../core/images/model.js';
-import type { DownloadLink } from '../core/files/service.js';
+import type { DownloadLink } from '../core/content/service.js';
 import type { SessionView } from '../core/uploads/service.js';
 
 const uid = z.string().check(z.regex(/^[0-9a-f]{32}$/), z.meta({ description: 'A UID: 32 lower-case hex characters.' }));
