@@ -16,7 +16,6 @@ import {
   createBody,
   downloadQuery,
   listQuery,
-  noQuery,
   patchBody,
   replaceBody,
   startUploadBody,
@@ -81,7 +80,6 @@ const OPERATIONS: Record<RouteKey, Operation> = {
     summary: 'Start replacing the content: an upload session with presigned part URLs',
     ok: { 201: res.success(res.uploadSession) },
     body: startUploadBody,
-    query: noQuery,
     ifMatch: true,
   },
   'DELETE /api/v1/image/{id}/content': {
