@@ -23,6 +23,7 @@ import { requestBody } from './s3-body.js';
 import type { ByteRange, LocalS3Store } from './s3-store.js';
 import {
   authentication,
+  cors,
   capitalizeHeader,
   type Middleware,
   OBJECT_QUERY_METHODS,
@@ -72,6 +73,7 @@ function operationOf(ctx: S3Context): Operation | undefined {
 
 /** Koa middleware for s3rver (path-style buckets) answering the operations above from `store`. */
 export function localS3Operations(store: LocalS3Store): Middleware {
+  const corsHeaders = cors();
   const authenticate = authentication();
   const overrideResponseHeaders = responseHeaderOverride();
   return async (ctx, next) => {
@@ -87,13 +89,15 @@ export function localS3Operations(store: LocalS3Store): Middleware {
       return next(); // not a path s3rver's router would decode either
     }
     ctx.params = { bucket, key };
-    await authenticate(ctx, async () => {
+    // As s3rver's router does for the operations it answers: CORS first (a browser reads
+    // the ETag of each part it PUTs through a presigned URL), then the signature.
+    await corsHeaders(ctx, () => authenticate(ctx, async () => {
       if (!(await store.getBucket(bucket))) {
         throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
       }
       if (operation === getObject) await overrideResponseHeaders(ctx, () => operation(ctx, store));
       else await operation(ctx, store);
-    });
+    }));
   };
 }
 

@@ -103,6 +103,8 @@ export interface S3rverInstance {
 }
 export const S3rver = require('s3rver') as new (options: S3rverOptions) => S3rverInstance;
 
+/** S3's CORS for object requests from the bucket's CORS rules: answers OPTIONS preflights, adds Access-Control-* to the rest. */
+export const cors = require('s3rver/lib/middleware/cors') as () => Middleware;
 /** Verifies a request's signature or presigned query (expiry included); copies `x-amz-*` query values into its headers. */
 export const authentication = require('s3rver/lib/middleware/authentication') as () => Middleware;
 /** Applies a GET's `response-content-type` (etc.) query parameters to its response headers. */
