@@ -145,6 +145,7 @@ function ImageList({ api, admin }: { api: Api; admin: boolean }) {
           </button>
         )}
       </div>
+      {/* biome-ignore lint/a11y/useSemanticElements: a form with role=search is the pattern every browser and screen reader supports; <search> is recent */}
       <form
         class="row"
         role="search"
@@ -411,6 +412,7 @@ function ImageView({ api, admin, id }: { api: Api; admin: boolean; id: string })
       </dl>
 
       {admin && mode === 'view' && (
+        // biome-ignore lint/a11y/useSemanticElements: a group of action buttons, not form fields: a fieldset would imply a form
         <div class="row" role="group" aria-label="Actions">
           <button type="button" onClick={() => setMode('edit')} disabled={img.frozen}>
             Edit
@@ -709,7 +711,11 @@ function App({ config }: { config: ConsoleConfig }) {
   useEffect(() => {
     if (config.auth.kind !== 'cognito' || session) return;
     finishCognitoSignIn(config.auth).then(
-      (token) => token && (keepToken(token), setSession(sessionOf(token, config))),
+      (token) => {
+        if (!token) return;
+        keepToken(token);
+        setSession(sessionOf(token, config));
+      },
       (e: Error) => setNote(e.message),
     );
   }, [config, session]);

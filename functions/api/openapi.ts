@@ -178,7 +178,8 @@ function operation(route: (typeof ROUTES)[number]): ZodOpenApiOperationObject {
 export function openApiDocument(): ReturnType<typeof createDocument> {
   const paths: Record<string, Record<string, ZodOpenApiOperationObject>> = {};
   for (const route of ROUTES) {
-    (paths[API_BASE + route.path] ??= {})[route.method.toLowerCase()] = operation(route);
+    const path = API_BASE + route.path;
+    paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(route) };
   }
   const responses: Record<string, { description: string; content: ReturnType<typeof json> }> = {};
   for (const [status, description] of Object.entries(ERRORS)) {
