@@ -16,7 +16,7 @@ const NOT_IMPORTED: Readonly<Record<string, string>> = {
   'aws-cdk': 'the cdk command (docs/deploy.md)',
   '@types/node': "Node's types",
 };
-const SOURCE_DIRS = ['functions', 'local', 'infra', 'cli', 'bench', 'test'];
+const SOURCE_DIRS = ['functions', 'local', 'infra', 'cli', 'console', 'bench', 'test'];
 const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'cdk.out']);
 /** `from 'x'`, `import 'x'`, `import('x')`, `require('x')`, `require.resolve('x')`, `.resolve('x/package.json')`. */
 const SPECIFIER = /(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*|\.resolve\s*\(\s*)['"]([^'"./][^'"]*)['"]/g;
@@ -25,7 +25,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return SKIPPED_DIRS.has(entry.name) ? [] : sourceFiles(path);
-    return /\.(?:ts|js|mjs|cjs)$/.test(entry.name) ? [path] : [];
+    return /\.(?:tsx?|js|mjs|cjs)$/.test(entry.name) ? [path] : [];
   });
 }
 
