@@ -77,6 +77,7 @@ export const uploadSession = z.strictObject({
   part_count: z.number(),
   fmt: z.string(),
   sha1: z.nullable(z.string()),
+  hashed: z.optional(z.number()),
   parts_done: z.optional(z.array(z.strictObject({ part_number: z.number(), size: z.number(), etag: z.string() }))),
   parts: z.optional(z.array(z.strictObject({ part_number: z.number(), url: z.string() }))),
   expires: z.optional(epochSeconds),
