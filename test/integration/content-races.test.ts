@@ -162,7 +162,8 @@ group('repeated and late S3 events', () => {
       files.push(accepted.upload_id);
       // The stack delivers its own event for this completion at the same time.
       const ours = await Promise.all([redeliver(accepted.upload_id, data.length), redeliver(accepted.upload_id, data.length)]);
-      for (const o of ours) expect(['ready', 'duplicate']).toContain(o[0]);
+      // A run that finds another holding the session's lease leaves the hashing to it (busy).
+      for (const o of ours) expect(['ready', 'duplicate', 'busy']).toContain(o[0]);
       expect(ours.filter((o) => o[0] === 'ready').length).toBeLessThanOrEqual(1);
 
       expect((await waitForState(image.uid, accepted.upload_id)).state).toBe('ready');

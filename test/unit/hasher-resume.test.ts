@@ -123,6 +123,8 @@ describe('the hasher across invocations', () => {
     partial.init();
     partial.update(data.subarray(0, offset));
     const item = session({ size: data.length, hash_offset: offset, hash_state: partial.save() });
+    // Anything else read (the checksum entry of identical content) is absent.
+    ddbMock.on(GetCommand).resolves({});
     ddbMock.on(GetCommand, { Key: { pk: `UPLOAD#${uploadId}` } }).resolves({ Item: item });
     ddbMock.on(GetCommand, { Key: { pk: `IMAGE#${imageUid}` } }).resolves({
       Item: { pk: `IMAGE#${imageUid}`, kind: 'image', uid: imageUid, name: 'img', frozen: false, version: 3 },
