@@ -42,9 +42,7 @@ try {
 
   const ddb = new DynamoDBClient({});
   const bare = await timeEach(N, async () => {
-    await ddb.send(
-      new GetItemCommand({ TableName: stack.tableName, Key: { pk: { S: `IMAGE#${uid}` } }, ConsistentRead: true }),
-    );
+    await ddb.send(new GetItemCommand({ TableName: stack.tableName, Key: { pk: { S: `IMAGE#${uid}` } }, ConsistentRead: true }));
   });
   const api = await timeEach(N, async () => {
     const res = await fetch(`${stack.apiUrl}/image/${uid}`, { headers });

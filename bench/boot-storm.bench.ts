@@ -86,9 +86,18 @@ const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function startStack(): Promise<{ info: StackChildInfo; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', new URL('./lib/stack-child.ts', import.meta.url).pathname], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env['BENCH_CPU_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []),
+      '--import',
+      'tsx',
+      new URL('./lib/stack-child.ts', import.meta.url).pathname,
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const lines = createInterface({ input: child.stdout });
   const info = await new Promise<StackChildInfo>((resolve, reject) => {
     lines.once('line', (line) => resolve(JSON.parse(line) as StackChildInfo));
@@ -117,12 +126,10 @@ async function api<T>(info: StackChildInfo, method: string, path: string, body?:
 async function bootImage(info: StackChildInfo): Promise<{ uid: string; name: string }> {
   const name = 'BootStormImage';
   const uid = await api<string>(info, 'POST', '/images', { name });
-  const session = await api<{ upload_id: string; parts: { part_number: number; url: string }[] }>(
-    info,
-    'PUT',
-    `/image/${name}/content`,
-    { size: CONTENT_BYTES, fmt: 'raw' },
-  );
+  const session = await api<{ upload_id: string; parts: { part_number: number; url: string }[] }>(info, 'PUT', `/image/${name}/content`, {
+    size: CONTENT_BYTES,
+    fmt: 'raw',
+  });
   const put = await fetch(session.parts[0]!.url, { method: 'PUT', body: Buffer.alloc(CONTENT_BYTES, 7) });
   const etag = put.headers.get('etag');
   if (!put.ok || !etag) throw new Error(`part upload failed: ${put.status}`);
@@ -195,7 +202,10 @@ try {
   row('GET /image/{name}/content?redirect=false', runs.byName);
   row('GET /image/{uid}/content?redirect=false', runs.byUid);
   const ratio = (run: Run, base: Run, p: number) => percentile(run.latencies, p) / percentile(base.latencies, p);
-  for (const [label, run] of [['by name', runs.byName], ['by uid', runs.byUid]] as const) {
+  for (const [label, run] of [
+    ['by name', runs.byName],
+    ['by uid', runs.byUid],
+  ] as const) {
     const p99 = ratio(run, runs.bare, 99);
     console.log(
       `${label}: ratio p50 ${fmt(ratio(run, runs.bare, 50), 2)}   ratio p99 ${fmt(p99, 2)} (target ≤ ${TARGET_P99_RATIO}: ${verdict(p99, TARGET_P99_RATIO, false)})   errors ${run.errors} (target 0: ${verdict(run.errors, 0, false)})   against raw GetItem: p50 ${fmt(ratio(run, runs.raw, 50), 2)} p99 ${fmt(ratio(run, runs.raw, 99), 2)}`,

@@ -62,7 +62,14 @@ async function runChild<T>(args: string[]): Promise<T> {
 const runNodePipeline = (bundle: string, url: string) => runChild<{ ms: number; sha1: string }>([bundle, url]);
 
 /** The hasher, from its first request to the digest. */
-const runHashChild = (bundle: string, endpoint: string, size: number, concurrency: number, rangeSize: number, mode: HashChildMode = 'native') =>
+const runHashChild = (
+  bundle: string,
+  endpoint: string,
+  size: number,
+  concurrency: number,
+  rangeSize: number,
+  mode: HashChildMode = 'native',
+) =>
   runChild<HashChildResult>([
     // As the stack runs its functions (NODE_OPTIONS in infra/constructs/service-function.ts).
     '--enable-source-maps',
@@ -108,9 +115,15 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   try {
     const file = join(dir, 'object.bin');
-    console.log(`object: ${fmt(size / MiB, 0)} MiB of random bytes; hasher: concurrency ${concurrency}, ranges of ${fmt(rangeSize / MiB, 0)} MiB`);
+    console.log(
+      `object: ${fmt(size / MiB, 0)} MiB of random bytes; hasher: concurrency ${concurrency}, ranges of ${fmt(rangeSize / MiB, 0)} MiB`,
+    );
     // Every process here competes for the same cores: a busy machine lowers the hasher's numbers most.
-    console.log(`load average at start: ${loadavg().map((l) => fmt(l, 2)).join(' ')}`);
+    console.log(
+      `load average at start: ${loadavg()
+        .map((l) => fmt(l, 2))
+        .join(' ')}`,
+    );
     await writeRandomFile(file, size);
     const bundle = await buildChild('hash-child', dir);
     const nodePipelineBundle = await buildChild('node-pipeline', dir);
@@ -185,15 +198,23 @@ async function main(): Promise<void> {
     console.log(`  ratio hasher/openssl         ${fmt(ratio, 2).padStart(8)}        target >= 0.5  ${verdict(ratio, 0.5)}`);
     console.log(`  ratio hasher/sha1sum         ${fmt(rate.ours / rate.sha1sum, 2).padStart(8)}`);
     console.log(`  ratio hasher/curl GET        ${fmt(rate.ours / rate.curl, 2).padStart(8)}`);
-    console.log(`  ratio hasher/(curl | openssl) ${fmt(rate.ours / rate.pipeline, 2).padStart(7)}   (how close to native the hasher gets here)`);
-    console.log(`  ratio hasher/Node.js GET     ${fmt(rate.ours / rate.node, 2).padStart(8)}        (the hasher against the least Node.js does)`);
-    console.log(`  ratio Node.js GET/openssl    ${fmt(rate.node / rate.openssl, 2).padStart(8)}        (that least, against the target's baseline)`);
+    console.log(
+      `  ratio hasher/(curl | openssl) ${fmt(rate.ours / rate.pipeline, 2).padStart(7)}   (how close to native the hasher gets here)`,
+    );
+    console.log(
+      `  ratio hasher/Node.js GET     ${fmt(rate.ours / rate.node, 2).padStart(8)}        (the hasher against the least Node.js does)`,
+    );
+    console.log(
+      `  ratio Node.js GET/openssl    ${fmt(rate.node / rate.openssl, 2).padStart(8)}        (that least, against the target's baseline)`,
+    );
     // Continuing across invocations (DESIGN.md, "Content lifecycle" point 4): a run that fits its
     // deadline hashes natively and only reports progress; one that would not fit hashes with the
     // resumable (WebAssembly) SHA-1 and saves its state. Both against the native hasher, same rounds.
     const cost = (r: HashChildResult[]) => median(r).ms / ours.ms - 1;
     const checkpointCost = cost(checkpointed);
-    console.log(`\ncheckpointing cost on ${fmt(size / MiB, 0)} MiB against the native hasher above (progress, and for the resumable hash its state, taken every 1 s)`);
+    console.log(
+      `\ncheckpointing cost on ${fmt(size / MiB, 0)} MiB against the native hasher above (progress, and for the resumable hash its state, taken every 1 s)`,
+    );
     console.log(
       `  native + progress checkpoints ${fmt(mbPerSec(size, median(checkpointed).ms)).padStart(7)} MB/s  cost ${fmt(100 * checkpointCost, 1).padStart(5)} %  target <= 10 %  ${verdict(checkpointCost, 0.1, false)}`,
     );
@@ -204,10 +225,14 @@ async function main(): Promise<void> {
     // What Lambda bills and what a fraction of a vCPU limits: the hasher's CPU per GiB.
     const perGiB = (ms: number) => (ms / 1000) * (GiB / size);
     const cpuPerGiB = perGiB(median(runs.map((r) => ({ ms: r.cpuMs }))).ms);
-    console.log(`  hasher CPU per GiB           ${fmt(cpuPerGiB, 2).padStart(8)} s      (all its threads; openssl sha1 takes ${fmt(perGiB(openssl.ms), 2)} s)`);
+    console.log(
+      `  hasher CPU per GiB           ${fmt(cpuPerGiB, 2).padStart(8)} s      (all its threads; openssl sha1 takes ${fmt(perGiB(openssl.ms), 2)} s)`,
+    );
     const rssMB = Math.max(...runs.map((r) => r.maxRssBytes)) / 1e6;
     const maxBuffered = Math.max(...runs.map((r) => r.maxBufferedBytes));
-    console.log(`\npeak RSS of the hasher process on ${fmt(size / MiB, 0)} MiB: ${fmt(rssMB)} MB   target <= 256 MB  ${verdict(rssMB, 256, false)}`);
+    console.log(
+      `\npeak RSS of the hasher process on ${fmt(size / MiB, 0)} MiB: ${fmt(rssMB)} MB   target <= 256 MB  ${verdict(rssMB, 256, false)}`,
+    );
     console.log(
       `  (most bytes buffered ahead of the hash: ${fmt(maxBuffered / MiB)} MiB; ` +
         `bound ${DEFAULT_BUFFERED_RANGES} x ${fmt(rangeSize / MiB, 0)} MiB, give or take a chunk per range)`,
@@ -221,7 +246,11 @@ async function main(): Promise<void> {
     if (process.env.HASHER_BENCH_CONN_MBPS === undefined) capMBps = Math.min(connMBps, Math.floor((0.4 * rate.ours) / concurrency));
     const scale = capMBps / connMBps;
     const throttledRange = Math.max(MiB, Math.round((rangeSize * scale) / MiB) * MiB);
-    const throttledSize = Math.min(size, throttledLimit, Math.max(4 * concurrency * throttledRange, Math.round((capMBps * 1e6 * 8) / MiB) * MiB));
+    const throttledSize = Math.min(
+      size,
+      throttledLimit,
+      Math.max(4 * concurrency * throttledRange, Math.round((capMBps * 1e6 * 8) / MiB) * MiB),
+    );
     const upstreamPort = Number(new URL(endpoint).port);
     proxy = await spawnThrottleProxy({ upstreamHost: '127.0.0.1', upstreamPort, bytesPerSecond: capMBps * 1e6 });
     const proxied = `http://127.0.0.1:${proxy.port}`;

@@ -11,14 +11,7 @@
 import { Failure, RequestRefused } from './errors.js';
 import type { Connection } from './config.js';
 import { withRetry } from './transfer/retry.js';
-import type {
-  ContentInfo,
-  ContentStat,
-  DownloadLink,
-  ImageList,
-  ImageRecord,
-  UploadSession,
-} from './types.js';
+import type { ContentInfo, ContentStat, DownloadLink, ImageList, ImageRecord, UploadSession } from './types.js';
 
 interface Envelope<T> {
   success: boolean;
@@ -188,8 +181,7 @@ export class Api {
 
   startUpload = (id: string, body: { size: number; sha1?: string; part_size?: number; fmt?: string }) =>
     this.data<UploadSession>('PUT', `/image/${enc(id)}/content`, { body });
-  describeUpload = (id: string, uploadId: string) =>
-    this.data<UploadSession>('GET', `/image/${enc(id)}/content/upload/${enc(uploadId)}`);
+  describeUpload = (id: string, uploadId: string) => this.data<UploadSession>('GET', `/image/${enc(id)}/content/upload/${enc(uploadId)}`);
   /** `sha1` (hex): the expected checksum, for a client that hashed while it sent. */
   completeUpload = (id: string, uploadId: string, parts: { part_number: number; etag: string }[], sha1?: string) =>
     this.data<UploadSession>('POST', `/image/${enc(id)}/content/upload/${enc(uploadId)}`, {

@@ -81,7 +81,11 @@ export function runTokenCommand(command: string): Promise<string> {
       }
       const token = Buffer.concat(out).toString('utf8').trim();
       if (token === '' || /\s/.test(token)) {
-        reject(new Failure(`the token command \`${command}\` must print the token alone on stdout; it printed ${token === '' ? 'nothing' : 'more than one word'}`));
+        reject(
+          new Failure(
+            `the token command \`${command}\` must print the token alone on stdout; it printed ${token === '' ? 'nothing' : 'more than one word'}`,
+          ),
+        );
         return;
       }
       resolve(token);

@@ -63,7 +63,9 @@ async function call(client: CognitoClient, operation: string, body: Record<strin
   }
   if (!res.ok) {
     // `__type` may carry a namespace prefix: "com.amazonaws...#NotAuthorizedException".
-    const type = String(parsed['__type'] ?? `HTTP ${res.status}`).split('#').at(-1);
+    const type = String(parsed['__type'] ?? `HTTP ${res.status}`)
+      .split('#')
+      .at(-1);
     const message = String(parsed['message'] ?? parsed['Message'] ?? text.slice(0, 200));
     throw new RequestRefused(res.status === 400 ? 401 : res.status, `Cognito: ${type}: ${message}`);
   }
@@ -102,7 +104,8 @@ export async function answerMfa(
     Session: challenge.session,
     ChallengeResponses: { USERNAME: username, [key]: code },
   });
-  if (answer.ChallengeName !== undefined) throw new Failure(`Cognito asks for another step (${answer.ChallengeName}), which imgctl does not handle`);
+  if (answer.ChallengeName !== undefined)
+    throw new Failure(`Cognito asks for another step (${answer.ChallengeName}), which imgctl does not handle`);
   return tokensOf(answer);
 }
 

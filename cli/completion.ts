@@ -119,7 +119,9 @@ export function zshCompletion(program: Command): string {
   const cases = commands
     .map((c) => {
       const args = c.args.map((kind, i) => {
-        const action = { image: '_imgctl_images', file: '_files', shell: '(bash zsh)', command: '{_describe command commands}', other: '' }[kind];
+        const action = { image: '_imgctl_images', file: '_files', shell: '(bash zsh)', command: '{_describe command commands}', other: '' }[
+          kind
+        ];
         return `'${i + 1}:${kind}:${action}'`;
       });
       const spec = [...c.options.map(zshOption), ...args].join(' ');

@@ -12,8 +12,14 @@ const EXAMPLES: Record<string, string[]> = {
   logout: ['imgctl logout'],
   list: ['imgctl list', 'imgctl list --distro rocky9', 'imgctl ls --parent rocky9-base --json'],
   show: ['imgctl show rocky9-compute', 'imgctl show 1be8d08b2ad446f48ca26af292f49867 --json'],
-  create: ['imgctl create rocky9-compute --description "Rocky 9 compute nodes" --distro rocky9', 'imgctl create rocky9-gpu --parent rocky9-compute'],
-  update: ['imgctl update rocky9-compute description="Rocky 9.4 compute" distro=rocky9', 'imgctl update rocky9-compute parent=   # clears the parent'],
+  create: [
+    'imgctl create rocky9-compute --description "Rocky 9 compute nodes" --distro rocky9',
+    'imgctl create rocky9-gpu --parent rocky9-compute',
+  ],
+  update: [
+    'imgctl update rocky9-compute description="Rocky 9.4 compute" distro=rocky9',
+    'imgctl update rocky9-compute parent=   # clears the parent',
+  ],
   replace: ['imgctl replace rocky9-compute rocky9-compute --description "only this"'],
   delete: ['imgctl delete rocky9-old'],
   clone: ['imgctl clone rocky9-compute rocky9-gpu --description "GPU nodes, same base"'],

@@ -10,10 +10,7 @@ import { buildProgram } from './program.js';
 import { closeAgents } from './transfer/http.js';
 
 function explain(error: RequestRefused): string {
-  const hint =
-    error.status === 401
-      ? ' (the token is missing, invalid or expired: run `imgctl login` or set IMGCTL_TOKEN)'
-      : '';
+  const hint = error.status === 401 ? ' (the token is missing, invalid or expired: run `imgctl login` or set IMGCTL_TOKEN)' : '';
   return `refused (HTTP ${error.status}): ${error.reason}${hint}`;
 }
 

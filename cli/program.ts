@@ -41,7 +41,10 @@ function contextOf(cmd: Command): Context {
   return {
     out,
     api: async () => {
-      api ??= new Api(requireConnection(await loadSettings(o), (line) => out.debug(line)), { log: (line) => out.debug(line) });
+      api ??= new Api(
+        requireConnection(await loadSettings(o), (line) => out.debug(line)),
+        { log: (line) => out.debug(line) },
+      );
       return api;
     },
   };
@@ -84,7 +87,11 @@ imgctl or the service (HTTP 400) finds them), 3 verification failed, 130 interru
   program.command('__images', { hidden: true }).action(async (_o: object, cmd: Command) => {
     try {
       const list = await (await contextOf(cmd).api()).listAll({});
-      process.stdout.write(Object.values(list).map((r) => `${r.name}\n`).join(''));
+      process.stdout.write(
+        Object.values(list)
+          .map((r) => `${r.name}\n`)
+          .join(''),
+      );
     } catch {
       // Completion stays quiet.
     }

@@ -69,10 +69,7 @@ export const DEFAULTS = {
 } as const satisfies Partial<Record<keyof ServiceConfig | 'mfa', unknown>>;
 
 /** The values CloudWatch Logs accepts for a retention period. */
-const RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
-  3653,
-] as const;
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
 class ContextReader {
   constructor(private readonly node: Node) {}

@@ -11,14 +11,12 @@ interface EnvCredentials {
   readonly sessionToken?: string;
 }
 
-export const defaultProvider =
-  () =>
-  async (): Promise<EnvCredentials> => {
-    const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
-    const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
-    if (!accessKeyId || !secretAccessKey) {
-      throw new Error('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (expected on Lambda)');
-    }
-    const sessionToken = process.env.AWS_SESSION_TOKEN;
-    return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
-  };
+export const defaultProvider = () => async (): Promise<EnvCredentials> => {
+  const accessKeyId = process.env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new Error('AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (expected on Lambda)');
+  }
+  const sessionToken = process.env.AWS_SESSION_TOKEN;
+  return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
+};

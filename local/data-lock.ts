@@ -45,9 +45,7 @@ export function lockDataDir(dataDir: string): () => void {
     if (text === undefined) continue;
     const holder = parseHolder(text);
     if (holder && holder.pid !== process.pid && holds(holder)) {
-      throw new LocalStackError(
-        `another local stack (pid ${holder.pid}) is using ${dataDir}: stop it, or give this one its own DATA_DIR`,
-      );
+      throw new LocalStackError(`another local stack (pid ${holder.pid}) is using ${dataDir}: stop it, or give this one its own DATA_DIR`);
     }
     // Stale. Move aside exactly the file judged stale: another start may have replaced it meanwhile.
     const aside = `${file}.${process.pid}.stale`;

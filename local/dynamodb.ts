@@ -185,5 +185,4 @@ async function waitUntilServing(client: DynamoDBClient, child: Guarded, output: 
   throw new LocalStackError(`DynamoDB Local did not answer within 60 s (${String(lastError)}): ${lastLine(output())}`);
 }
 
-const lastLine = (text: string): string =>
-  text.trim().split('\n').filter(Boolean).slice(-1)[0] ?? 'no output';
+const lastLine = (text: string): string => text.trim().split('\n').filter(Boolean).slice(-1)[0] ?? 'no output';

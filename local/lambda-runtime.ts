@@ -93,11 +93,14 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
 
   function schedule(e: QueuedEvent) {
     if (stopped) return;
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      const run = deliver(e).finally(() => running.delete(run));
-      running.add(run);
-    }, Math.max(0, e.due - Date.now()));
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        const run = deliver(e).finally(() => running.delete(run));
+        running.add(run);
+      },
+      Math.max(0, e.due - Date.now()),
+    );
     timers.add(timer);
   }
 
@@ -215,37 +218,39 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
     }
   }
 
-  const server = await listen(createServer((req, res) => {
-    // POST /2015-03-31/functions/{name}/invocations
-    const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(req.url?.split('?')[0] ?? '');
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const reply = (status: number, body: object) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      const name = m?.[1] ? decodeURIComponent(m[1]).replace(/^arn:aws:lambda:[^:]*:[^:]*:function:/, '') : undefined;
-      if (req.method !== 'POST' || !name) return reply(404, { Type: 'User', message: 'Unknown operation' });
-      if (!functions.has(name)) return reply(404, { Type: 'User', message: `Function not found: ${name}` });
-      if (req.headers['x-amz-invocation-type'] !== 'Event') {
-        return reply(400, { Type: 'User', message: 'the local stack runs only asynchronous invocations (InvocationType Event)' });
-      }
-      let event: unknown;
-      try {
-        event = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
-      } catch {
-        return reply(400, { Type: 'User', message: 'the payload is not JSON' });
-      }
-      invokeAsync(name, event).then(
-        () => {
-          res.writeHead(202);
-          res.end();
-        },
-        (error: Error) => reply(500, { Type: 'Service', message: error.message }),
-      );
-    });
-  }));
+  const server = await listen(
+    createServer((req, res) => {
+      // POST /2015-03-31/functions/{name}/invocations
+      const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(req.url?.split('?')[0] ?? '');
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const reply = (status: number, body: object) => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(body));
+        };
+        const name = m?.[1] ? decodeURIComponent(m[1]).replace(/^arn:aws:lambda:[^:]*:[^:]*:function:/, '') : undefined;
+        if (req.method !== 'POST' || !name) return reply(404, { Type: 'User', message: 'Unknown operation' });
+        if (!functions.has(name)) return reply(404, { Type: 'User', message: `Function not found: ${name}` });
+        if (req.headers['x-amz-invocation-type'] !== 'Event') {
+          return reply(400, { Type: 'User', message: 'the local stack runs only asynchronous invocations (InvocationType Event)' });
+        }
+        let event: unknown;
+        try {
+          event = chunks.length > 0 ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+        } catch {
+          return reply(400, { Type: 'User', message: 'the payload is not JSON' });
+        }
+        invokeAsync(name, event).then(
+          () => {
+            res.writeHead(202);
+            res.end();
+          },
+          (error: Error) => reply(500, { Type: 'Service', message: error.message }),
+        );
+      });
+    }),
+  );
 
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

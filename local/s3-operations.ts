@@ -91,13 +91,15 @@ export function localS3Operations(store: LocalS3Store): Middleware {
     ctx.params = { bucket, key };
     // As s3rver's router does for the operations it answers: CORS first (a browser reads
     // the ETag of each part it PUTs through a presigned URL), then the signature.
-    await corsHeaders(ctx, () => authenticate(ctx, async () => {
-      if (!(await store.getBucket(bucket))) {
-        throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
-      }
-      if (operation === getObject) await overrideResponseHeaders(ctx, () => operation(ctx, store));
-      else await operation(ctx, store);
-    }));
+    await corsHeaders(ctx, () =>
+      authenticate(ctx, async () => {
+        if (!(await store.getBucket(bucket))) {
+          throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+        }
+        if (operation === getObject) await overrideResponseHeaders(ctx, () => operation(ctx, store));
+        else await operation(ctx, store);
+      }),
+    );
   };
 }
 

@@ -425,10 +425,14 @@ export class LocalS3Store extends FilesystemStore {
       const size = Number(opened.stat.size);
       const metadata = await this.getMetadata(bucket, key, opened.stat);
       const lastByte = Math.max(0, size - 1);
-      const ranged = options !== undefined && (options.start !== undefined || options.end !== undefined || options.suffixLength !== undefined);
+      const ranged =
+        options !== undefined && (options.start !== undefined || options.end !== undefined || options.suffixLength !== undefined);
       const start = options?.suffixLength !== undefined ? Math.max(0, size - options.suffixLength) : (options?.start ?? 0);
       // `bytes=0-0` asks for one byte: an end of 0 is not "no end"
-      const end = Math.min(options?.suffixLength === undefined && options?.end !== undefined ? options.end : Number.POSITIVE_INFINITY, lastByte);
+      const end = Math.min(
+        options?.suffixLength === undefined && options?.end !== undefined ? options.end : Number.POSITIVE_INFINITY,
+        lastByte,
+      );
       const range = { start, end };
       // no range of an empty object is satisfiable (S3 answers 416)
       if (start < 0 || end < start || (ranged && size === 0)) {
@@ -492,7 +496,13 @@ export class LocalS3Store extends FilesystemStore {
    * place: copying onto the destination in place would keep its identity, and
    * with it the parts of a multipart object it replaced.
    */
-  async copyObject(srcBucket: string, srcKey: string, destBucket: string, destKey: string, replacementMetadata?: Metadata): Promise<Metadata> {
+  async copyObject(
+    srcBucket: string,
+    srcKey: string,
+    destBucket: string,
+    destKey: string,
+    replacementMetadata?: Metadata,
+  ): Promise<Metadata> {
     const srcObjectPath = this.getResourcePath(srcBucket, srcKey, 'object');
     const destObjectPath = this.getResourcePath(destBucket, destKey, 'object');
     const sameObject = srcObjectPath === destObjectPath;
@@ -524,11 +534,10 @@ export class LocalS3Store extends FilesystemStore {
     await this.exclusive(objectPath, async () => {
       const objectFile = await statOrNull(objectPath);
       await Promise.all(
-        [objectPath, this.getResourcePath(bucket, key, 'object.md5'), this.getResourcePath(bucket, key, 'metadata.json')].map(
-          (filePath) =>
-            unlink(filePath).catch((err: unknown) => {
-              if (!isMissing(err)) throw err;
-            }),
+        [objectPath, this.getResourcePath(bucket, key, 'object.md5'), this.getResourcePath(bucket, key, 'metadata.json')].map((filePath) =>
+          unlink(filePath).catch((err: unknown) => {
+            if (!isMissing(err)) throw err;
+          }),
         ),
       );
       await this.releaseObjectFile(bucket, objectFile);
@@ -679,7 +688,9 @@ export class LocalS3Store extends FilesystemStore {
       }
       const keep = new Set([MANIFEST, ...listed.map((part) => part.file)]);
       await Promise.all(
-        (await readdir(claimed)).filter((name) => !keep.has(name)).map((name) => rm(path.join(claimed, name), { recursive: true, force: true })),
+        (await readdir(claimed))
+          .filter((name) => !keep.has(name))
+          .map((name) => rm(path.join(claimed, name), { recursive: true, force: true })),
       );
       await writeFile(path.join(claimed, MANIFEST), JSON.stringify({ size, parts: listed }));
       await rename(claimed, this.getMultipartDir(bucket, identity));

@@ -137,8 +137,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onEvent: (event) => {
         // The same filter as the notification on AWS: objects created under content/ in the content bucket.
         const records = event.Records.filter(
-          (r) =>
-            r.s3.bucket.name === bucket && r.eventName.startsWith('ObjectCreated:') && r.s3.object.key.startsWith(CONTENT_PREFIX),
+          (r) => r.s3.bucket.name === bucket && r.eventName.startsWith('ObjectCreated:') && r.s3.object.key.startsWith(CONTENT_PREFIX),
         );
         if (records.length === 0) return;
         const queued = lambda

@@ -31,7 +31,10 @@ async function main(): Promise<void> {
     }, STOP_DEADLINE_MS).unref();
     // A stop while starting waits for the start to finish (or fail, having cleaned up after itself).
     void (starting ?? Promise.reject(new Error('not started')))
-      .then((stack) => stack.stop(), () => undefined)
+      .then(
+        (stack) => stack.stop(),
+        () => undefined,
+      )
       .then(
         () => process.exit(code),
         (error: unknown) => {

@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   const dataDir = resolve(process.env['DATA_DIR'] || '.data');
   if (!existsSync(join(dataDir, 'signing-key.jwk.json'))) {
     // A token signed with a new key is refused by a stack that runs on another data directory.
-    console.error(`token: no signing key in ${dataDir} yet, so a new one is made; a stack started with another DATA_DIR refuses this token (set DATA_DIR to its data directory)`);
+    console.error(
+      `token: no signing key in ${dataDir} yet, so a new one is made; a stack started with another DATA_DIR refuses this token (set DATA_DIR to its data directory)`,
+    );
   }
   const keys = await loadOrCreateKeys(dataDir);
   process.stdout.write(`${await issueToken(keys, { user, admin: values.admin ?? false, ttl })}\n`);

@@ -53,10 +53,13 @@ function pipeThrottled(from: Socket, to: Socket, bytesPerSecond: number, burstBy
     if (tokens < 0) {
       waitingForTokens = true;
       from.pause();
-      setTimeout(() => {
-        waitingForTokens = false;
-        resumeIfFree();
-      }, (-tokens * 1000) / bytesPerSecond);
+      setTimeout(
+        () => {
+          waitingForTokens = false;
+          resumeIfFree();
+        },
+        (-tokens * 1000) / bytesPerSecond,
+      );
     }
   });
   from.on('end', () => to.end());

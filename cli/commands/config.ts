@@ -28,10 +28,12 @@ function describe(settings: Settings): [string, string][] {
       ? ([['renewed by', `\`${settings.tokenCommand.value}\` (token command, from ${settings.tokenCommand.source})`]] as [string, string][])
       : []),
     ...(settings.cognito
-      ? ([['renewed by', `Cognito refresh token (app client ${settings.cognito.client_id}, ${settings.cognito.region}${settings.cognito.username ? `, user ${settings.cognito.username}` : ''})`]] as [
-          string,
-          string,
-        ][])
+      ? ([
+          [
+            'renewed by',
+            `Cognito refresh token (app client ${settings.cognito.client_id}, ${settings.cognito.region}${settings.cognito.username ? `, user ${settings.cognito.username}` : ''})`,
+          ],
+        ] as [string, string][])
       : []),
     ...(claims.user !== undefined ? ([['user', `${claims.user}${claims.admin ? ' (admin)' : ''}`]] as [string, string][]) : []),
     ...(claims.expires !== undefined ? ([['expires', time(claims.expires)]] as [string, string][]) : []),
@@ -113,7 +115,7 @@ interface CognitoLogin {
  */
 async function cognitoLogin(o: CognitoLogin): Promise<{ tokens: CognitoTokens; cognito: StoredCognito }> {
   const region = o.region ?? process.env['AWS_REGION'] ?? process.env['AWS_DEFAULT_REGION'];
-  if (region === undefined || region === '') throw new UsageError('give the user pool\'s region: --region REGION (or AWS_REGION)');
+  if (region === undefined || region === '') throw new UsageError("give the user pool's region: --region REGION (or AWS_REGION)");
   if (o.cognitoClient === undefined) throw new UsageError('give the app client: --cognito-client ID');
   const tty = process.stdin.isTTY === true;
   const user = o.user ?? (tty ? await ask('User: ') : undefined);
@@ -151,7 +153,9 @@ export function register(program: Command, ctx: ContextOf): void {
               token_source: settings.token?.source ?? null,
               token_command: settings.tokenCommand?.value ?? null,
               token_command_source: settings.tokenCommand?.source ?? null,
-              cognito: settings.cognito ? { region: settings.cognito.region, client_id: settings.cognito.client_id, username: settings.cognito.username ?? null } : null,
+              cognito: settings.cognito
+                ? { region: settings.cognito.region, client_id: settings.cognito.client_id, username: settings.cognito.username ?? null }
+                : null,
               file: settings.file,
             },
             null,
@@ -203,7 +207,8 @@ export function register(program: Command, ctx: ContextOf): void {
       if (!settings.url) throw new UsageError('give the API URL: imgctl login --url https://HOST/api/v1');
       const url = normalizeUrl(settings.url.value);
       const command = settings.tokenCommand && settings.tokenCommand.source !== 'file' ? settings.tokenCommand.value : undefined;
-      if (command !== undefined && o.cognitoClient !== undefined) throw new UsageError('give --token-command or --cognito-client, not both');
+      if (command !== undefined && o.cognitoClient !== undefined)
+        throw new UsageError('give --token-command or --cognito-client, not both');
       // What replaces the saved credentials: one way to get tokens at a time.
       let saved: Pick<StoredConfig, 'token' | 'token_command' | 'cognito'>;
       if (o.cognitoClient !== undefined) {

@@ -22,7 +22,14 @@ export function register(program: Command, ctx: ContextOf): void {
     .action(async (id: string, _o: object, cmd: Command) => {
       const c = ctx(cmd);
       const s = await (await c.api()).stat(id);
-      c.out.print(c.out.json ? JSON.stringify(s, null, 2) : fields([['size', `${bytes(s.size)} (${s.size} bytes)`], ['mtime', time(s.mtime)]]));
+      c.out.print(
+        c.out.json
+          ? JSON.stringify(s, null, 2)
+          : fields([
+              ['size', `${bytes(s.size)} (${s.size} bytes)`],
+              ['mtime', time(s.mtime)],
+            ]),
+      );
     });
 
   program
@@ -86,7 +93,8 @@ export function register(program: Command, ctx: ContextOf): void {
           ...(o.limitRate !== undefined ? { limitRate: o.limitRate } : {}),
         });
         if (c.out.json) c.out.print(JSON.stringify(r, null, 2));
-        else if (r.state === 'ready') c.out.print(`${file}: ${bytes(r.size)} uploaded to ${id}, ${r.chksum ?? ''} checked by the service (${duration(r.seconds)})`);
+        else if (r.state === 'ready')
+          c.out.print(`${file}: ${bytes(r.size)} uploaded to ${id}, ${r.chksum ?? ''} checked by the service (${duration(r.seconds)})`);
         else c.out.print(`${file}: ${bytes(r.size)} uploaded to ${id}; the service is checking it (upload ${r.upload_id})`);
       },
     );

@@ -122,12 +122,13 @@ export function register(program: Command, ctx: ContextOf): void {
       c.out.print(c.out.json ? JSON.stringify(record, null, 2) : recordText(record));
     });
 
-  withFields(program.command('create').description('create an image record; prints its UID').argument('<name>', 'unique name'))
-    .action(async (name: string, o: FieldOptions, cmd: Command) => {
+  withFields(program.command('create').description('create an image record; prints its UID').argument('<name>', 'unique name')).action(
+    async (name: string, o: FieldOptions, cmd: Command) => {
       const c = ctx(cmd);
       const uid = await (await c.api()).createImage(fieldBody(name, o));
       c.out.print(c.out.json ? JSON.stringify(uid) : uid);
-    });
+    },
+  );
 
   program
     .command('update')
@@ -176,7 +177,10 @@ export function register(program: Command, ctx: ContextOf): void {
       c.out.print(c.out.json ? JSON.stringify(uid) : uid);
     });
 
-  for (const [verb, frozen] of [['freeze', true], ['unfreeze', false]] as const) {
+  for (const [verb, frozen] of [
+    ['freeze', true],
+    ['unfreeze', false],
+  ] as const) {
     program
       .command(verb)
       .description(frozen ? 'protect an image from changes and deletion' : 'allow changes to an image again')

@@ -160,7 +160,9 @@ export async function download(api: Api, out: Output, uid: string, target: strin
     transferSeconds = bar.elapsedSeconds();
     await fh.close();
     await saving;
-    out.note(`downloaded ${bytes(link.size - resumed)} in ${duration(bar.elapsedSeconds())}, ${rate(bar.averageRate())}; checking the sha1...`);
+    out.note(
+      `downloaded ${bytes(link.size - resumed)} in ${duration(bar.elapsedSeconds())}, ${rate(bar.averageRate())}; checking the sha1...`,
+    );
     sha1 = `sha1:${await hasher.finish(link.size)}`;
   } finally {
     await hasher.close();

@@ -60,7 +60,11 @@ export async function sendParts(
   const held = new Set(etags.keys());
   const heldBytes = [...held].reduce((sum, n) => sum + expectedSize(session, n), 0);
 
-  const urls = new PartUrls(session, () => api.describeUpload(uid, session.upload_id), (line) => out.debug(line));
+  const urls = new PartUrls(
+    session,
+    () => api.describeUpload(uid, session.upload_id),
+    (line) => out.debug(line),
+  );
   const bar = new Progress(session.size, 'upload   ', { enabled: out.progress, moved: 'sent' });
   if (held.size > 0) bar.skip(heldBytes, `in S3 already (${held.size} parts)`);
   const buffers = new PartBuffers(Math.min(session.part_size, session.size));

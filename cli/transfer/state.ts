@@ -142,8 +142,7 @@ export async function loadUploadRecord(imageUid: string): Promise<UploadRecord |
 export const saveUploadRecord = (record: UploadRecord): Promise<void> => writeJsonPrivate(uploadStateFile(record.image), record);
 export const removeUploadRecord = (imageUid: string): Promise<void> => rm(uploadStateFile(imageUid), { force: true });
 
-export const sameFile = (a: FileIdentity, b: FileIdentity): boolean =>
-  a.path === b.path && a.size === b.size && a.mtimeMs === b.mtimeMs;
+export const sameFile = (a: FileIdentity, b: FileIdentity): boolean => a.path === b.path && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
 export async function loadDownloadRecord(target: string): Promise<DownloadRecord | undefined> {
   const v = await readJson(sidecarOf(target));
@@ -155,8 +154,7 @@ export async function loadDownloadRecord(target: string): Promise<DownloadRecord
   return v as unknown as DownloadRecord;
 }
 
-export const saveDownloadRecord = (target: string, record: DownloadRecord): Promise<void> =>
-  writeJsonPrivate(sidecarOf(target), record);
+export const saveDownloadRecord = (target: string, record: DownloadRecord): Promise<void> => writeJsonPrivate(sidecarOf(target), record);
 export const removeDownloadRecord = (target: string): Promise<void> => rm(sidecarOf(target), { force: true });
 
 /* Ranges */

@@ -19,7 +19,12 @@ export interface Session {
 export function claimsOf(token: string): Record<string, unknown> {
   const part = token.split('.')[1];
   if (!part) throw new Error('this is not a JWT (it has no payload part)');
-  const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
+  const json = atob(
+    part
+      .replace(/-/g, '+')
+      .replace(/_/g, '/')
+      .padEnd(Math.ceil(part.length / 4) * 4, '='),
+  );
   const claims: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
   if (typeof claims !== 'object' || claims === null) throw new Error('the token has no claims');
   return claims as Record<string, unknown>;
@@ -69,7 +74,10 @@ export function signOut(config: ConsoleConfig): void {
 const redirectUri = (): string => new URL('./', location.href).toString().replace(/[?#].*$/, '');
 
 const base64url = (bytes: Uint8Array): string =>
-  btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 
 /** Sends the browser to the hosted UI, keeping the PKCE verifier and state for the way back. */
 export async function startCognitoSignIn(auth: CognitoAuth): Promise<void> {
@@ -98,7 +106,8 @@ export async function finishCognitoSignIn(auth: CognitoAuth): Promise<string | u
   history.replaceState(null, '', redirectUri() + location.hash);
   const saved = JSON.parse(sessionStorage.getItem(PKCE) ?? '{}') as { verifier?: string; state?: string };
   sessionStorage.removeItem(PKCE);
-  if (!saved.verifier || saved.state !== params.get('state')) throw new Error('the sign-in answer does not match the request; sign in again');
+  if (!saved.verifier || saved.state !== params.get('state'))
+    throw new Error('the sign-in answer does not match the request; sign in again');
   const res = await fetch(new URL('/oauth2/token', auth.domain), {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },

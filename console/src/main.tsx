@@ -18,7 +18,12 @@ export function bytes(n: number): string {
   return `${i === 0 ? n : n.toFixed(1)} ${UNITS[i]}`;
 }
 const when = (epochSeconds: number | undefined): string =>
-  epochSeconds === undefined ? '' : new Date(epochSeconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  epochSeconds === undefined
+    ? ''
+    : new Date(epochSeconds * 1000)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC');
 const duration = (s: number | undefined): string =>
   s === undefined || !Number.isFinite(s) ? '…' : s < 60 ? `${Math.ceil(s)} s` : `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s`;
 
@@ -295,7 +300,13 @@ function ImageForm(props: { initial: Fields; submitLabel: string; onSubmit: (f: 
       </div>
       <label>
         Description
-        <textarea name="description" rows={3} cols={60} value={f.description} onInput={(e) => setF({ ...f, description: e.currentTarget.value })} />
+        <textarea
+          name="description"
+          rows={3}
+          cols={60}
+          value={f.description}
+          onInput={(e) => setF({ ...f, description: e.currentTarget.value })}
+        />
       </label>
       <div class="row">
         <button type="submit" disabled={busy}>
@@ -350,7 +361,12 @@ function ImageView({ api, admin, id }: { api: Api; admin: boolean; id: string })
         hasContent ? api.get<ContentInfo>(`/image/${enc(record.uid)}/content/info`).then((r) => r.data) : null,
         hasContent ? api.get<{ size: number; mtime: number }>(`/image/${enc(record.uid)}/content/stat`).then((r) => r.data) : null,
         api.get<Record<string, Image>>(`/images?parent=${enc(record.uid)}&limit=100`).then((r) => Object.values(r.data)),
-        record.parent ? api.get<Image>(`/image/${enc(record.parent)}`).then((r) => r.data, () => null) : null,
+        record.parent
+          ? api.get<Image>(`/image/${enc(record.parent)}`).then(
+              (r) => r.data,
+              () => null,
+            )
+          : null,
       ]);
       setInfo(i);
       setStat(s);
@@ -366,8 +382,19 @@ function ImageView({ api, admin, id }: { api: Api; admin: boolean; id: string })
     void load();
   }, [load]);
 
-  if (loadError) return <main><ErrorNote error={loadError} /><a href="#/">Back to the list</a></main>;
-  if (!image) return <main><p role="status">Loading…</p></main>;
+  if (loadError)
+    return (
+      <main>
+        <ErrorNote error={loadError} />
+        <a href="#/">Back to the list</a>
+      </main>
+    );
+  if (!image)
+    return (
+      <main>
+        <p role="status">Loading…</p>
+      </main>
+    );
   const img = image.record;
   const ifMatch: Record<string, string> = image.etag ? { 'if-match': image.etag } : {};
   const path = `/image/${enc(img.uid)}`;
@@ -646,8 +673,8 @@ function UploadPanel({ api, image, onDone }: { api: Api; image: string; onDone: 
       <h4>Upload content</h4>
       {saved && !running && (
         <p role="note">
-          An upload of <strong>{saved.name}</strong> ({bytes(saved.size)}) was interrupted. Choose the same file again to
-          send only the parts that are missing.
+          An upload of <strong>{saved.name}</strong> ({bytes(saved.size)}) was interrupted. Choose the same file again to send only the
+          parts that are missing.
         </p>
       )}
       <div class="row">
@@ -680,12 +707,14 @@ function UploadPanel({ api, image, onDone }: { api: Api; image: string; onDone: 
             {progress.phase === 'uploading' &&
               ` ${bytes(progress.sent)} of ${bytes(progress.total)}, ${bytes(progress.rate)}/s, ${duration(progress.eta)} left`}
             {progress.phase === 'checking' && ` ${duration((now - checkStart) / 1000)} so far`}
-            {progress.resumedParts > 0 &&
-              ` (resumed: ${progress.resumedParts} of ${progress.partCount} parts were already uploaded)`}
+            {progress.resumedParts > 0 && ` (resumed: ${progress.resumedParts} of ${progress.partCount} parts were already uploaded)`}
           </p>
           {progress.phase === 'ready' && (
             <p>
-              sha1: <output class="mono" aria-label="sha1">{progress.sha1}</output>
+              sha1:{' '}
+              <output class="mono" aria-label="sha1">
+                {progress.sha1}
+              </output>
             </p>
           )}
           {progress.phase === 'failed' && <p role="alert">{progress.reason}</p>}

@@ -123,9 +123,7 @@ export class Upload {
     localStorage.removeItem(savedKey(this.image));
     this.emit({ phase: 'cancelled' });
     if (this.session) {
-      await this.api
-        .call('DELETE', `/image/${enc(this.image)}/content/upload/${enc(this.session.upload_id)}`)
-        .catch(() => undefined);
+      await this.api.call('DELETE', `/image/${enc(this.image)}/content/upload/${enc(this.session.upload_id)}`).catch(() => undefined);
     }
   }
 
@@ -180,9 +178,7 @@ export class Upload {
   private refresh(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const { data } = await this.api.get<UploadSession>(
-          `/image/${enc(this.image)}/content/upload/${enc(this.session!.upload_id)}`,
-        );
+        const { data } = await this.api.get<UploadSession>(`/image/${enc(this.image)}/content/upload/${enc(this.session!.upload_id)}`);
         if (data.state !== 'uploading') throw new Error(`the upload is ${data.state}${data.reason ? `: ${data.reason}` : ''}`);
         for (const part of data.parts ?? []) this.urls.set(part.part_number, part.url);
         if (data.expires !== undefined) this.urlsExpire = data.expires;

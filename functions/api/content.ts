@@ -34,8 +34,7 @@ export const startUpload: RouteHandler = async ({ event, params, actor }) => {
   });
 };
 
-export const describeUpload: RouteHandler = async ({ params }) =>
-  ok(await uploads.describeUpload(id(params), uploadId(params)));
+export const describeUpload: RouteHandler = async ({ params }) => ok(await uploads.describeUpload(id(params), uploadId(params)));
 
 export const completeUpload: RouteHandler = async ({ event, params }) => {
   const body = parseWith(completeUploadBody, jsonBody(event), 'completion');

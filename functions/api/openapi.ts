@@ -10,16 +10,7 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponse
 import * as z from 'zod/mini';
 import { API_BASE, ROUTES, routeKey, type RouteSpec } from '../routes.js';
 import * as res from './responses.js';
-import {
-  cloneBody,
-  completeUploadBody,
-  createBody,
-  downloadQuery,
-  listQuery,
-  patchBody,
-  replaceBody,
-  startUploadBody,
-} from './schemas.js';
+import { cloneBody, completeUploadBody, createBody, downloadQuery, listQuery, patchBody, replaceBody, startUploadBody } from './schemas.js';
 
 export const OPENAPI_PATH = `${API_BASE}/openapi.json`;
 

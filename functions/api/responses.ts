@@ -12,7 +12,7 @@ import type { SessionView } from '../core/uploads/service.js';
 
 const uid = z.string().check(z.regex(/^[0-9a-f]{32}$/), z.meta({ description: 'A UID: 32 lower-case hex characters.' }));
 const epochSeconds = z.number().check(z.meta({ description: 'Epoch seconds (may be fractional).' }));
-const chksum = z.string().check(z.regex(/^sha1:[0-9a-f]{40}$/), z.meta({ description: '`sha1:` and the file\'s sha1 in hex.' }));
+const chksum = z.string().check(z.regex(/^sha1:[0-9a-f]{40}$/), z.meta({ description: "`sha1:` and the file's sha1 in hex." }));
 
 export const contentEntry = z.strictObject({
   size: z.number(),
@@ -62,9 +62,7 @@ export const downloadLink = z.strictObject({
   expires: epochSeconds,
   size: z.number(),
   chksum,
-  parts: z.optional(
-    z.array(z.strictObject({ part_number: z.number(), start: z.number(), end: z.number(), range: z.string() })),
-  ),
+  parts: z.optional(z.array(z.strictObject({ part_number: z.number(), start: z.number(), end: z.number(), range: z.string() }))),
 });
 
 export const uploadSession = z.strictObject({
@@ -108,12 +106,6 @@ export const typeChecks: [
   Both<z.output<typeof contentEntry>, ContentEntry>,
   Both<z.output<typeof uploadSession>, SessionView>,
   Both<z.output<typeof downloadLink>, DownloadLink>,
-] = [
-  [(a) => a, (b) => b],
-  (a) => a,
-  [(a) => a, (b) => b],
-  [(a) => a, (b) => b],
-  [(a) => a, (b) => b],
-];
+] = [[(a) => a, (b) => b], (a) => a, [(a) => a, (b) => b], [(a) => a, (b) => b], [(a) => a, (b) => b]];
 
 export const uidData = uid;

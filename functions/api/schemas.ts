@@ -36,13 +36,11 @@ export const imageName = z
 const UNPRINTABLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\p{Cs}/u;
 
 const text = (max: number) =>
-  z
-    .string({ error: 'must be a string or null' })
-    .check(
-      z.minLength(1, 'must not be empty (use null to clear it)'),
-      z.maxLength(max, `must be at most ${max} characters`),
-      z.refine((t: string) => !UNPRINTABLE.test(t), 'must not contain control characters (other than tab and line breaks) or broken UTF-16'),
-    );
+  z.string({ error: 'must be a string or null' }).check(
+    z.minLength(1, 'must not be empty (use null to clear it)'),
+    z.maxLength(max, `must be at most ${max} characters`),
+    z.refine((t: string) => !UNPRINTABLE.test(t), 'must not contain control characters (other than tab and line breaks) or broken UTF-16'),
+  );
 
 /** A UID or a name of another image. */
 const imageRef = z
@@ -107,12 +105,10 @@ const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
  * which none of them contains: say so instead of matching nothing. (A distro
  * is free text and may hold a comma.)
  */
-const single = z
-  .string()
-  .check(
-    z.minLength(1, 'must not be empty'),
-    z.refine((v: string) => !v.includes(','), 'must be given once (a repeated parameter arrives joined with commas)'),
-  );
+const single = z.string().check(
+  z.minLength(1, 'must not be empty'),
+  z.refine((v: string) => !v.includes(','), 'must be given once (a repeated parameter arrives joined with commas)'),
+);
 
 export const listQuery = z.strictObject({
   limit: z.optional(limit),
@@ -146,14 +142,12 @@ export const startUploadBody = z.strictObject({
   sha1: z.optional(sha1),
   part_size: z.optional(wholeNumber('part_size', 1)),
   fmt: z.optional(
-    z
-      .string({ error: 'must be a string' })
-      .check(
-        z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 lower-case letters, digits, "_" or "-"'),
-        z.refine((f: string) => !(STAMP_KEYS as readonly string[]).includes(f), {
-          error: `must not be one of ${STAMP_KEYS.join(', ')}: the record's content keeps its stamp under those names`,
-        }),
-      ),
+    z.string({ error: 'must be a string' }).check(
+      z.regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 lower-case letters, digits, "_" or "-"'),
+      z.refine((f: string) => !(STAMP_KEYS as readonly string[]).includes(f), {
+        error: `must not be one of ${STAMP_KEYS.join(', ')}: the record's content keeps its stamp under those names`,
+      }),
+    ),
   ),
 });
 
@@ -171,7 +165,7 @@ export const completeUploadBody = z.strictObject({
       }),
       { error: 'must be a list of {part_number, etag}' },
     )
-    .check(z.minLength(1, 'must list at least one part'), z.maxLength(10_000, 'must list at most 10000 parts (S3\'s limit)')),
+    .check(z.minLength(1, 'must list at least one part'), z.maxLength(10_000, "must list at most 10000 parts (S3's limit)")),
   /** A client that hashes while it sends can only declare the sha1 now. */
   sha1: z.optional(sha1),
 });

@@ -17,8 +17,7 @@ export interface RetryPolicy {
 }
 
 /** The wait before retry number `attempt + 1`. */
-export const backoffMs = (attempt: number, baseMs: number, maxMs: number): number =>
-  Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
+export const backoffMs = (attempt: number, baseMs: number, maxMs: number): number => Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

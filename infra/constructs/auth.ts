@@ -7,13 +7,7 @@
  */
 import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import {
-  AccountRecovery,
-  Mfa,
-  UserPool,
-  type UserPoolClient,
-  type UserPoolGroup,
-} from 'aws-cdk-lib/aws-cognito';
+import { AccountRecovery, Mfa, UserPool, type UserPoolClient, type UserPoolGroup } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import type { MfaMode, ServiceConfig } from '../config.js';
 

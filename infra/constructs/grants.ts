@@ -87,7 +87,5 @@ export function grantTable(fn: IFunction, table: ITable): void {
 }
 
 export function grantContentObjects(fn: IFunction, bucket: IBucket, actions: readonly string[]): void {
-  fn.addToRolePolicy(
-    new PolicyStatement({ actions: [...actions], resources: [bucket.arnForObjects(`${CONTENT_PREFIX}*`)] }),
-  );
+  fn.addToRolePolicy(new PolicyStatement({ actions: [...actions], resources: [bucket.arnForObjects(`${CONTENT_PREFIX}*`)] }));
 }

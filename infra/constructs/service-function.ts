@@ -16,16 +16,7 @@ import { Architecture, type IDestination, Tracing } from 'aws-cdk-lib/aws-lambda
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import {
-  ALIASES,
-  type FunctionName,
-  LAMBDA_RUNTIME,
-  LOCK_FILE,
-  MAIN_FIELDS,
-  REPO_ROOT,
-  REQUIRE_BANNER,
-  entryOf,
-} from '../bundling.js';
+import { ALIASES, type FunctionName, LAMBDA_RUNTIME, LOCK_FILE, MAIN_FIELDS, REPO_ROOT, REQUIRE_BANNER, entryOf } from '../bundling.js';
 import type { ServiceConfig } from '../config.js';
 
 export interface AsyncInvokeOptions {
@@ -81,9 +72,7 @@ export class ServiceFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       tracing: Tracing.DISABLED,
-      ...(props.reservedConcurrentExecutions !== undefined
-        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
-        : {}),
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       // Read by functions/core/config.ts; the alarms and dashboard use the same two values.
       environment: {
         POWERTOOLS_SERVICE_NAME: config.serviceName,

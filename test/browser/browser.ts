@@ -59,7 +59,9 @@ export async function text(locator: Locator, want: string | RegExp, timeout = WA
 }
 
 export async function exactText(locator: Locator, want: string, timeout = WAIT.timeout): Promise<void> {
-  await expect.poll(async () => ((await locator.count()) > 0 ? (await locator.first().textContent())?.trim() : undefined), { ...WAIT, timeout }).toBe(want);
+  await expect
+    .poll(async () => ((await locator.count()) > 0 ? (await locator.first().textContent())?.trim() : undefined), { ...WAIT, timeout })
+    .toBe(want);
 }
 
 export async function count(locator: Locator, n: number): Promise<void> {

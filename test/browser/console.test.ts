@@ -33,7 +33,10 @@ describe('sign-in', () => {
     await signIn(page, stack().tokens.admin);
     await visible(page.getByText('admin1 (admin)'));
     // Evaluated in the page (a string: this file is compiled without the DOM's types).
-    const stored = (await page.evaluate('({ session: Object.keys(sessionStorage), cookie: document.cookie })')) as { session: string[]; cookie: string };
+    const stored = (await page.evaluate('({ session: Object.keys(sessionStorage), cookie: document.cookie })')) as {
+      session: string[];
+      cookie: string;
+    };
     expect(stored.session).toContain('image-service.token');
     expect(stored.cookie).toBe('');
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -244,7 +247,9 @@ describe('content', () => {
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await page.getByRole('button', { name: 'Cancel upload' }).click();
     await exactText(page.getByRole('status'), 'Cancelled');
-    await expect.poll(async () => (await call<{ state: string }>('GET', `/image/${uid}/content/upload/${uploadId}`)).body.data?.state).toBe('aborted');
+    await expect
+      .poll(async () => (await call<{ state: string }>('GET', `/image/${uid}/content/upload/${uploadId}`)).body.data?.state)
+      .toBe('aborted');
     expect(await page.evaluate("Object.keys(localStorage).filter((k) => k.startsWith('image-service.upload.'))")).toEqual([]);
     await page.unrouteAll({ behavior: 'ignoreErrors' });
     await context.close();

@@ -75,14 +75,20 @@ const now = () => Math.floor(Date.now() / 1000);
 describe('token renewal', () => {
   it('renews the token through the token command after a 401 and sends the call again', async () => {
     handler = apiAccepting('fresh-token');
-    const api = new Api({ url: `${base}/api/v1`, credentials: new Credentials('stale-token', { refresher: commandRefresher('echo fresh-token') }) });
+    const api = new Api({
+      url: `${base}/api/v1`,
+      credentials: new Credentials('stale-token', { refresher: commandRefresher('echo fresh-token') }),
+    });
     await expect(api.data('GET', '/images')).resolves.toEqual({ ok: true });
     expect(seen.map((r) => r.auth)).toEqual(['Bearer stale-token', 'Bearer fresh-token']);
   });
 
   it('sends a write again after a 401 too: the authorizer refused it before anything ran', async () => {
     handler = apiAccepting('fresh-token');
-    const api = new Api({ url: `${base}/api/v1`, credentials: new Credentials('stale-token', { refresher: commandRefresher('echo fresh-token') }) });
+    const api = new Api({
+      url: `${base}/api/v1`,
+      credentials: new Credentials('stale-token', { refresher: commandRefresher('echo fresh-token') }),
+    });
     await api.data('POST', '/images', { body: { name: 'x' } });
     expect(seen.map((r) => [r.method, r.auth])).toEqual([
       ['POST', 'Bearer stale-token'],
@@ -159,7 +165,7 @@ describe('token renewal', () => {
     expect((await stat(file)).mode & 0o777).toBe(0o600);
   });
 
-  it('does not renew a token given by flag or environment with the file\'s token command', async () => {
+  it("does not renew a token given by flag or environment with the file's token command", async () => {
     const home = await mkdtemp(join(tmpdir(), 'imgctl-auth-'));
     vi.stubEnv('XDG_CONFIG_HOME', home);
     vi.stubEnv('IMGCTL_TOKEN_COMMAND', '');
@@ -184,17 +190,25 @@ describe('Cognito', () => {
     handler = (req, body, res) => {
       const b = JSON.parse(body) as { AuthFlow: string; AuthParameters: Record<string, string> };
       if (req.headers['content-type'] !== 'application/x-amz-json-1.1' || b.AuthFlow !== 'REFRESH_TOKEN_AUTH') return json(res, 400, {});
-      if (b.AuthParameters['REFRESH_TOKEN'] !== 'refresh-1') return json(res, 400, { __type: 'NotAuthorizedException', message: 'Invalid Refresh Token' });
-      json(res, 200, { AuthenticationResult: { AccessToken: 'access-2', RefreshToken: 'refresh-2', ExpiresIn: 3600, TokenType: 'Bearer' } });
+      if (b.AuthParameters['REFRESH_TOKEN'] !== 'refresh-1')
+        return json(res, 400, { __type: 'NotAuthorizedException', message: 'Invalid Refresh Token' });
+      json(res, 200, {
+        AuthenticationResult: { AccessToken: 'access-2', RefreshToken: 'refresh-2', ExpiresIn: 3600, TokenType: 'Bearer' },
+      });
     };
-    await expect(cognitoRefresher({ ...client, refresh_token: 'refresh-1' }).fetch()).resolves.toEqual({ token: 'access-2', refreshToken: 'refresh-2' });
+    await expect(cognitoRefresher({ ...client, refresh_token: 'refresh-1' }).fetch()).resolves.toEqual({
+      token: 'access-2',
+      refreshToken: 'refresh-2',
+    });
     expect(seen[0]).toMatchObject({ method: 'POST', path: '/cognito/', target: 'AWSCognitoIdentityProviderService.InitiateAuth' });
     expect(JSON.parse(seen[0]?.body ?? '{}')).toEqual({
       ClientId: 'client123',
       AuthFlow: 'REFRESH_TOKEN_AUTH',
       AuthParameters: { REFRESH_TOKEN: 'refresh-1' },
     });
-    const refused = await cognitoRefresher({ ...client, refresh_token: 'revoked' }).fetch().catch((e: unknown) => e);
+    const refused = await cognitoRefresher({ ...client, refresh_token: 'revoked' })
+      .fetch()
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(Failure);
     expect((refused as Error).message).toMatch(/NotAuthorizedException: Invalid Refresh Token; .*run imgctl login again/);
   });

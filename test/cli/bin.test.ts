@@ -19,7 +19,14 @@ async function launch(bin: string, args: string[], env: Record<string, string> =
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('IMGCTL_')) base[k] = v;
   return run(bin, args, {
     cwd: home,
-    env: { ...base, HOME: home, XDG_CONFIG_HOME: join(home, '.config'), IMGCTL_URL: stack().apiUrl, IMGCTL_TOKEN: stack().tokens.reader, ...env },
+    env: {
+      ...base,
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, '.config'),
+      IMGCTL_URL: stack().apiUrl,
+      IMGCTL_TOKEN: stack().tokens.reader,
+      ...env,
+    },
   });
 }
 

@@ -63,7 +63,12 @@ describe('PartUrls', () => {
   });
 
   it('a session that stopped taking parts ends the upload with the reason', async () => {
-    const urls = new PartUrls(session(0), async () => session(0, 'aborted'), () => undefined, () => 10);
+    const urls = new PartUrls(
+      session(0),
+      async () => session(0, 'aborted'),
+      () => undefined,
+      () => 10,
+    );
     await expect(urls.urlFor(1)).rejects.toThrow(/upload u1 is aborted; it can no longer take parts/);
   });
 });

@@ -43,7 +43,10 @@ describe('settings: config, login, logout', () => {
 
   it('login reads the token from stdin and refuses a bad one without saving it', async () => {
     const h = await newHome();
-    expectCode(await imgctl(['login', '--url', stack().apiUrl], { home: h, url: null, token: null, input: `${stack().tokens.reader}\n` }), 0);
+    expectCode(
+      await imgctl(['login', '--url', stack().apiUrl], { home: h, url: null, token: null, input: `${stack().tokens.reader}\n` }),
+      0,
+    );
     const bad = await imgctl(['login', '--url', stack().apiUrl, '--token', 'not-a-token'], { home: h, url: null, token: null });
     expectCode(bad, 1);
     expect(bad.stderr).toMatch(/refused \(HTTP 401\): the API refused the token/);
@@ -99,9 +102,10 @@ describe('records', () => {
     expect(json).toEqual(direct.body.data);
     expect(json).toMatchObject({ name, distro: 'rocky9', parent: parentUid, description: 'Rocky 9 compute', frozen: false });
 
-    const updated = JSON.parse(
-      expectCode(await run(['update', name, 'distro=rocky9.4', 'description=', '--json']), 0).stdout,
-    ) as Record<string, unknown>;
+    const updated = JSON.parse(expectCode(await run(['update', name, 'distro=rocky9.4', 'description=', '--json']), 0).stdout) as Record<
+      string,
+      unknown
+    >;
     expect(updated).toMatchObject({ distro: 'rocky9.4', description: null, parent: parentUid });
 
     const replaced = JSON.parse(expectCode(await run(['replace', uid, name, '--distro', 'alma9', '--json']), 0).stdout) as Record<
@@ -136,10 +140,16 @@ describe('records', () => {
       string,
       { name: string }
     >;
-    expect(Object.values(json).map((r) => r.name).sort()).toEqual([...names].sort());
+    expect(
+      Object.values(json)
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([...names].sort());
     for (const [uid, record] of Object.entries(json)) expect((await call('GET', `/image/${uid}`)).body.data).toEqual(record);
 
-    const table = expectCode(await run(['list', '--distro', distro, '--page-size', '2']), 0).stdout.trimEnd().split('\n');
+    const table = expectCode(await run(['list', '--distro', distro, '--page-size', '2']), 0)
+      .stdout.trimEnd()
+      .split('\n');
     expect(table[0]).toMatch(/^NAME\s+UID\s+DISTRO\s+PARENT\s+FROZEN\s+SIZE\s+MODIFIED\s+DESCRIPTION$/);
     expect(table).toHaveLength(4);
 

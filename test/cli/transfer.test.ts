@@ -109,10 +109,12 @@ describe('upload and download', () => {
     const state = await uploadState(image.uid);
     expect(state).toMatchObject({ path: file, size: 16 * MIB + 7 });
     expect(state?.sha1).toBeUndefined();
-    const session = (await call<{ state: string; parts_done: unknown[]; part_count: number }>(
-      'GET',
-      `/image/${image.uid}/content/upload/${state?.upload_id ?? ''}`,
-    )).body.data;
+    const session = (
+      await call<{ state: string; parts_done: unknown[]; part_count: number }>(
+        'GET',
+        `/image/${image.uid}/content/upload/${state?.upload_id ?? ''}`,
+      )
+    ).body.data;
     expect(session).toMatchObject({ state: 'uploading', part_count: 4 });
     expect(session?.parts_done).toHaveLength(2);
 
@@ -198,7 +200,9 @@ describe('upload and download', () => {
     const first = await randomFile('first.img', 8 * MIB);
     expectCode(await run(['upload', image.uid, first, '--part-size', '5M', '-q', '--fmt', 'raw']), 0);
     const target = join(home, 'changing.img');
-    const killed = await run(['download', image.name, target, '--chunk-size', '2M', '-c', '1'], { env: { IMGCTL_TEST_KILL_AFTER_CHUNKS: '1' } });
+    const killed = await run(['download', image.name, target, '--chunk-size', '2M', '-c', '1'], {
+      env: { IMGCTL_TEST_KILL_AFTER_CHUNKS: '1' },
+    });
     expect(killed.signal).toBe('SIGKILL');
 
     const second = await randomFile('second.img', 7 * MIB + 3);

@@ -121,7 +121,11 @@ describe('crash scenarios', () => {
       if (settled === 10) process.kill(java!, 'SIGKILL');
     });
     await done;
-    await until(() => /DynamoDB Local killed by SIGKILL .*: starting it again on the same data/.test(output()), 10_000, 'the stack to notice');
+    await until(
+      () => /DynamoDB Local killed by SIGKILL .*: starting it again on the same data/.test(output()),
+      10_000,
+      'the stack to notice',
+    );
     await until(async () => (await call('GET', `/image/${uid}`)).status === 200, FINAL_MS, 'the API to answer again');
     expect(javaPids()).toHaveLength(1);
     expect(javaPids()).not.toContain(java);

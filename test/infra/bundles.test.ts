@@ -19,7 +19,10 @@ beforeAll(async () => {
   outdir = mkdtempSync(join(tmpdir(), 'image-service-bundles-'));
   for (const name of FUNCTION_NAMES) bundles.set(name, await buildBundle(name, outdir));
   const lines = [...bundles.values()].map((b) => {
-    const top = b.byPackage.slice(0, 4).map(([p, n]) => `${p} ${kib(n)}`).join(', ');
+    const top = b.byPackage
+      .slice(0, 4)
+      .map(([p, n]) => `${p} ${kib(n)}`)
+      .join(', ');
     return `${b.name.padEnd(8)} ${kib(b.bytes).padStart(11)}\n         largest: ${top}`;
   });
   console.log(`bundle sizes (minified ESM, source maps excluded):\n${lines.join('\n')}`);

@@ -63,7 +63,12 @@ describe('context settings', () => {
 describe('stack variants', { timeout: 180_000 }, () => {
   it('with jwtIssuer: no user pool, the authorizer trusts the given issuer and audience', () => {
     const { template } = buildStack({
-      context: { jwtIssuer: 'https://login.example.org/realms/cluster', jwtAudience: 'image-service', groupsClaim: 'groups', userClaim: 'preferred_username' },
+      context: {
+        jwtIssuer: 'https://login.example.org/realms/cluster',
+        jwtAudience: 'image-service',
+        groupsClaim: 'groups',
+        userClaim: 'preferred_username',
+      },
     });
     template.resourceCountIs('AWS::Cognito::UserPool', 0);
     template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
@@ -92,7 +97,9 @@ describe('stack variants', { timeout: 180_000 }, () => {
     });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
     template.hasResourceProperties('AWS::S3::Bucket', {
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 5 } })]) },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 5 } })]),
+      },
     });
     template.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 3008, Timeout: 900 });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 1 });

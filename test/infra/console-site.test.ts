@@ -12,15 +12,22 @@ beforeAll(() => {
 
 type Behavior = Record<string, unknown>;
 const distributionConfig = (): { DefaultCacheBehavior: Behavior; CacheBehaviors: Behavior[]; Origins: Record<string, unknown>[] } =>
-  (template.findResources('AWS::CloudFront::Distribution')[logicalId(stack.console!.distribution)]!.Properties as {
-    DistributionConfig: ReturnType<typeof distributionConfig>;
-  }).DistributionConfig;
+  (
+    template.findResources('AWS::CloudFront::Distribution')[logicalId(stack.console!.distribution)]!.Properties as {
+      DistributionConfig: ReturnType<typeof distributionConfig>;
+    }
+  ).DistributionConfig;
 
 describe('console site', () => {
   it('keeps the files in a private bucket that only CloudFront reads, through origin access control', () => {
     const bucket = logicalId(stack.console!.bucket);
     template.hasResourceProperties('AWS::S3::Bucket', {
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
     });
     template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
     template.hasResourceProperties('AWS::S3::BucketPolicy', {

@@ -7,7 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FUNCTIONS_DIR } from '../../infra/bundling.js';
-import { CONTENT_OBJECT_ACTIONS, HASHER_OBJECT_ACTIONS, SWEEPER_OBJECT_ACTIONS, TABLE_ITEM_ACTIONS } from '../../infra/constructs/grants.js';
+import {
+  CONTENT_OBJECT_ACTIONS,
+  HASHER_OBJECT_ACTIONS,
+  SWEEPER_OBJECT_ACTIONS,
+  TABLE_ITEM_ACTIONS,
+} from '../../infra/constructs/grants.js';
 
 const WRITE_ITEMS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'];
 

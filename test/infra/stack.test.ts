@@ -286,9 +286,7 @@ describe('least privilege', () => {
   const objects = (actions: readonly string[]): string[] => actions.map((a) => pair(a, arnWith(ids.bucket, '/content/*')));
 
   it('records: its log group and the table only', () => {
-    expect([...allowedPairs(template, ids.roles.records)].sort()).toEqual(
-      [...logs(ids.records), ...table(ids.table)].sort(),
-    );
+    expect([...allowedPairs(template, ids.roles.records)].sort()).toEqual([...logs(ids.records), ...table(ids.table)].sort());
   });
 
   it('content: plus the presigned object operations on content/*', () => {
@@ -431,9 +429,7 @@ describe('hasher notification', () => {
     template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: ids.queue }],
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
     });
   });
@@ -573,8 +569,7 @@ describe('alarms, dashboard and outputs', () => {
     AlarmActions: unknown[];
     OKActions: unknown[];
   }
-  const alarms = (): AlarmProps[] =>
-    Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties as AlarmProps);
+  const alarms = (): AlarmProps[] => Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties as AlarmProps);
   const onFn = (a: AlarmProps, fn: string): boolean => JSON.stringify(a.Dimensions ?? []).includes(`"${fn}"`);
   const own = { Namespace: 'ImageService', Dimensions: [{ Name: 'service', Value: 'image-service' }] };
 
@@ -630,7 +625,10 @@ describe('alarms, dashboard and outputs', () => {
   it('function errors (the hasher’s: failures not the client’s) and Lambda throttles, for each function', () => {
     for (const fn of [ids.records, ids.content, ids.hasher, ids.sweeper]) {
       for (const metric of ['Errors', 'Throttles']) {
-        expect(alarms().some((a) => a.MetricName === metric && onFn(a, fn)), `${metric} ${fn}`).toBe(true);
+        expect(
+          alarms().some((a) => a.MetricName === metric && onFn(a, fn)),
+          `${metric} ${fn}`,
+        ).toBe(true);
       }
     }
     expect(alarms()).toContainEqual(expect.objectContaining({ ...own, MetricName: 'HashDeadlineExceeded', Threshold: 1 }));

@@ -96,9 +96,7 @@ describe('cdk synth (offline)', () => {
     expect(manifest.artifacts.ImageService?.environment).toBe('aws://unknown-account/unknown-region');
     // No context lookups: nothing would need AWS at synth time.
     expect(manifest.missing ?? []).toEqual([]);
-    const functions = Object.values(template.Resources).filter(
-      isOurFunction,
-    );
+    const functions = Object.values(template.Resources).filter(isOurFunction);
     expect(functions).toHaveLength(FUNCTION_NAMES.length);
   });
 

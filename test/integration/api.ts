@@ -41,8 +41,7 @@ export async function call<T = unknown>(method: string, path: string, options: C
 
 let counter = 0;
 /** A name no other test uses. */
-export const uniqueName = (prefix = 'img'): string =>
-  `${prefix}-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
+export const uniqueName = (prefix = 'img'): string => `${prefix}-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
 
 export async function createImage(fields: Record<string, unknown> = {}): Promise<{ uid: string; name: string }> {
   const name = (fields['name'] as string | undefined) ?? uniqueName();

@@ -58,9 +58,7 @@ async function s3Parts(uploadId: string): Promise<number[] | 'NoSuchUpload'> {
   const s3UploadId = item.Item?.['s3_upload_id'];
   if (typeof s3UploadId !== 'string') throw new Error(`no UPLOAD item for ${uploadId}`);
   try {
-    const out = await testS3().send(
-      new ListPartsCommand({ Bucket: stack().bucket, Key: contentKey(uploadId), UploadId: s3UploadId }),
-    );
+    const out = await testS3().send(new ListPartsCommand({ Bucket: stack().bucket, Key: contentKey(uploadId), UploadId: s3UploadId }));
     return (out.Parts ?? []).map((p) => p.PartNumber ?? 0);
   } catch (error) {
     if (error instanceof NoSuchUpload) return 'NoSuchUpload';
@@ -68,8 +66,7 @@ async function s3Parts(uploadId: string): Promise<number[] | 'NoSuchUpload'> {
   }
 }
 
-const info = async (image: string): Promise<Info> =>
-  expectData(await call<Info>('GET', `/image/${image}/content/info`), 200, 'info');
+const info = async (image: string): Promise<Info> => expectData(await call<Info>('GET', `/image/${image}/content/info`), 200, 'info');
 
 group('a declared sha1 that does not match', () => {
   it('fails the session with a reason, deletes the new object and keeps the old content', async () => {
@@ -163,7 +160,9 @@ group('abort', () => {
     expect(reasonOf(await complete(image.uid, session.upload_id, parts), 409)).toMatch(/aborted/);
     expect(reasonOf(await abort(image.uid, session.upload_id), 409)).toMatch(/aborted/);
     // The old URLs no longer accept bytes.
-    await expect(putPart(session.parts!.find((p) => p.part_number === 3)!.url, partBytes(data, PART, 3))).rejects.toThrow(/404|NoSuchUpload/);
+    await expect(putPart(session.parts!.find((p) => p.part_number === 3)!.url, partBytes(data, PART, 3))).rejects.toThrow(
+      /404|NoSuchUpload/,
+    );
     expect(await objectExists(contentKey(session.upload_id))).toBe(false);
 
     const record = expectData(await call<{ content: object }>('GET', `/image/${image.uid}`), 200, 'record');
@@ -225,7 +224,10 @@ group('completions S3 would refuse', () => {
     const bad = p.parts.map((x) => (x.part_number === 2 ? { ...x, etag: '"0123456789abcdef0123456789abcdef"' } : x));
     expect(reasonOf(await complete(p.image, p.session.upload_id, bad), 400)).toMatch(/part 2.*ETag/);
     // ETags are compared without quotes, as S3 does.
-    await completesAfterwards(p, p.parts.map((x) => ({ ...x, etag: x.etag.replace(/"/g, '') })));
+    await completesAfterwards(
+      p,
+      p.parts.map((x) => ({ ...x, etag: x.etag.replace(/"/g, '') })),
+    );
   });
 
   it('refuses a missing, repeated or extra part with 400 and stays completable', async () => {
@@ -234,9 +236,9 @@ group('completions S3 would refuse', () => {
     expect(reasonOf(await complete(p.image, p.session.upload_id, [one, three]), 400)).toMatch(/part 2 is missing/);
     expect(reasonOf(await complete(p.image, p.session.upload_id, [one, two]), 400)).toMatch(/part 3 is missing/);
     expect(reasonOf(await complete(p.image, p.session.upload_id, [one, two, two, three]), 400)).toMatch(/twice/);
-    expect(
-      reasonOf(await complete(p.image, p.session.upload_id, [one, two, three, { part_number: 4, etag: three.etag }]), 400),
-    ).toMatch(/3 parts/);
+    expect(reasonOf(await complete(p.image, p.session.upload_id, [one, two, three, { part_number: 4, etag: three.etag }]), 400)).toMatch(
+      /3 parts/,
+    );
     await completesAfterwards(p);
   });
 
@@ -252,7 +254,10 @@ group('completions S3 would refuse', () => {
     expect(reasonOf(await complete(p.image, p.session.upload_id, short), 400)).toMatch(/add up to .* declared size/);
 
     const fixedEtag = await putPart(url, last);
-    await completesAfterwards(p, p.parts.map((x) => (x.part_number === 3 ? { ...x, etag: fixedEtag } : x)));
+    await completesAfterwards(
+      p,
+      p.parts.map((x) => (x.part_number === 3 ? { ...x, etag: fixedEtag } : x)),
+    );
   });
 
   it('refuses a part that was never uploaded with 400', async () => {
@@ -260,9 +265,9 @@ group('completions S3 would refuse', () => {
     const data = makeContent(1, 10);
     const session = await startUpload(uid, { size: data.length, part_size: PART });
     const [first] = await uploadParts(session, data, [1]);
-    expect(
-      reasonOf(await complete(uid, session.upload_id, [first!, { part_number: 2, etag: first!.etag }]), 400),
-    ).toMatch(/part 2 was never uploaded/);
+    expect(reasonOf(await complete(uid, session.upload_id, [first!, { part_number: 2, etag: first!.etag }]), 400)).toMatch(
+      /part 2 was never uploaded/,
+    );
     expect(expectData(await describe(uid, session.upload_id), 200, 'describe').parts?.map((x) => x.part_number)).toEqual([2]);
     expect(expectData(await abort(uid, session.upload_id), 200, 'abort').state).toBe('aborted');
   });

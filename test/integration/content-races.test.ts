@@ -101,9 +101,7 @@ const record = async (image: string) => expectData(await call<ImageRecord>('GET'
 const fileItem = async (uid: string) =>
   (await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: keys.file(uid), ConsistentRead: true }))).Item;
 const completedAt = async (uploadId: string): Promise<number> => {
-  const out = await testDdb().send(
-    new GetCommand({ TableName: stack().tableName, Key: keys.upload(uploadId), ConsistentRead: true }),
-  );
+  const out = await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: keys.upload(uploadId), ConsistentRead: true }));
   const at = out.Item?.['completed_at'];
   if (typeof at !== 'number') throw new Error(`upload ${uploadId} has no completed_at`);
   return at;
@@ -123,9 +121,7 @@ const collected = (uid: string): Promise<true> =>
 /** The file an image's content is, by its record. */
 async function contentUid(image: string): Promise<string | undefined> {
   const content = (await record(image)).content;
-  const entry = Object.values(content).find(
-    (v): v is { uid: string } => typeof v === 'object' && v !== null && 'uid' in v,
-  );
+  const entry = Object.values(content).find((v): v is { uid: string } => typeof v === 'object' && v !== null && 'uid' in v);
   return entry?.uid;
 }
 
@@ -147,7 +143,7 @@ group('repeated and late S3 events', () => {
     await assertInvariants({ images: [image.uid], files: [done.upload_id] });
   });
 
-  it('an event delivered twice at once, racing the stack\'s own delivery, switches the content once', async () => {
+  it("an event delivered twice at once, racing the stack's own delivery, switches the content once", async () => {
     const images: string[] = [];
     const files: string[] = [];
     for (let round = 0; round < 3; round++) {
@@ -367,17 +363,13 @@ group('two uploads racing on one image', () => {
     await assertInvariants({ images: [image.uid], files: [old.upload_id, accepted.upload_id] });
   });
 
-  it('image frozen while an upload is hashing: a frozen image\'s content does not change', async () => {
+  it("image frozen while an upload is hashing: a frozen image's content does not change", async () => {
     const image = await createImage();
     const old = makeContent(0, 1_234);
     const first = await uploadContent(image.uid, old);
     const data = makeContent(6, 1);
     const accepted = await uploadAndComplete(image.uid, data);
-    const frozen = expectData(
-      await call<ImageRecord>('PATCH', `/image/${image.uid}`, { body: { frozen: true } }),
-      200,
-      'freeze',
-    );
+    const frozen = expectData(await call<ImageRecord>('PATCH', `/image/${image.uid}`, { body: { frozen: true } }), 200, 'freeze');
     const end = await waitForState(image.uid, accepted.upload_id);
     // The record the freeze returned tells which came first.
     const switchedBeforeFreeze = Object.values(frozen.content).some(
@@ -415,9 +407,7 @@ group('two uploads racing on one image', () => {
 async function waitForUploadItem(uploadId: string, timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const out = await testDdb().send(
-      new GetCommand({ TableName: stack().tableName, Key: keys.upload(uploadId), ConsistentRead: true }),
-    );
+    const out = await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: keys.upload(uploadId), ConsistentRead: true }));
     const state = out.Item?.['state'];
     if (state === 'ready' || state === 'failed') return state;
     if (Date.now() > deadline) throw new Error(`upload ${uploadId} still ${String(state)} after ${timeoutMs} ms`);
@@ -465,8 +455,16 @@ group('clones and deletes', () => {
     const original = await createImage();
     const data = makeContent(0, 8_000);
     const up = await uploadContent(original.uid, data);
-    const clone = expectData(await call<string>('POST', `/image/${original.name}/clone`, { body: { name: uniqueName('clone') } }), 201, 'clone');
-    const clone2 = expectData(await call<string>('POST', `/image/${clone}/clone`, { body: { name: uniqueName('clone') } }), 201, 'clone of clone');
+    const clone = expectData(
+      await call<string>('POST', `/image/${original.name}/clone`, { body: { name: uniqueName('clone') } }),
+      201,
+      'clone',
+    );
+    const clone2 = expectData(
+      await call<string>('POST', `/image/${clone}/clone`, { body: { name: uniqueName('clone') } }),
+      201,
+      'clone of clone',
+    );
     expect((await info(original.uid)).refcnt).toBe(3);
 
     expect((await call('DELETE', `/image/${clone}/content`)).status).toBe(200);
@@ -491,7 +489,11 @@ group('clones and deletes', () => {
 
   it('a clone of an image without content has none, and a clone of a frozen image is allowed and unfrozen', async () => {
     const empty = await createImage({ frozen: true });
-    const clone = expectData(await call<string>('POST', `/image/${empty.uid}/clone`, { body: { name: uniqueName('clone') } }), 201, 'clone');
+    const clone = expectData(
+      await call<string>('POST', `/image/${empty.uid}/clone`, { body: { name: uniqueName('clone') } }),
+      201,
+      'clone',
+    );
     expect((await record(clone)).content).toEqual({});
     expect((await call('GET', `/image/${clone}/content`)).status).toBe(404);
     expect(expectData(await call<{ frozen: boolean }>('GET', `/image/${clone}`), 200, 'clone').frozen).toBe(false);
@@ -503,9 +505,9 @@ group('clones and deletes', () => {
     const data = makeContent(0, 2_048);
     const up = await uploadContent(original.uid, data);
     const names = Array.from({ length: 4 }, () => uniqueName('clone'));
-    const clones = (
-      await Promise.all(names.map((name) => call<string>('POST', `/image/${original.uid}/clone`, { body: { name } })))
-    ).map((r) => expectData(r, 201, 'clone'));
+    const clones = (await Promise.all(names.map((name) => call<string>('POST', `/image/${original.uid}/clone`, { body: { name } })))).map(
+      (r) => expectData(r, 201, 'clone'),
+    );
     expect((await info(original.uid)).refcnt).toBe(5);
     await assertInvariants({ images: [original.uid, ...clones], files: [up.upload_id] });
 
@@ -537,7 +539,11 @@ group('clones and deletes', () => {
     const up = await uploadContent(original.uid, old);
     const data = makeContent(1, 3);
     const accepted = await uploadAndComplete(original.uid, data);
-    const clone = expectData(await call<string>('POST', `/image/${original.uid}/clone`, { body: { name: uniqueName('clone') } }), 201, 'clone');
+    const clone = expectData(
+      await call<string>('POST', `/image/${original.uid}/clone`, { body: { name: uniqueName('clone') } }),
+      201,
+      'clone',
+    );
     expect((await waitForState(original.uid, accepted.upload_id)).state).toBe('ready');
 
     const got = await contentUid(clone);

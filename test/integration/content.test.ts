@@ -321,7 +321,9 @@ group('If-Match on the content writes', () => {
     expect(info.body.data).toMatchObject({ chksum: `sha1:${sha1Hex(data)}`, refcnt: 1 });
 
     // With the current ETag each goes through.
-    expect((await call('POST', `/image/${image.uid}/clone`, { body: { name: `${image.name}-clone` }, headers: { 'if-match': etag } })).status).toBe(201);
+    expect(
+      (await call('POST', `/image/${image.uid}/clone`, { body: { name: `${image.name}-clone` }, headers: { 'if-match': etag } })).status,
+    ).toBe(201);
     expect((await start(image.uid, { size: 10 }, { headers: { 'if-match': etag } })).status).toBe(201);
     expect((await call('DELETE', `/image/${image.uid}/content`, { headers: { 'if-match': etag } })).status).toBe(200);
     await assertInvariants({ images: [image.uid] });
@@ -360,7 +362,10 @@ group('validation', () => {
 
   it('refuses malformed JSON, query parameters and completion bodies with 400', async () => {
     const image = await createImage();
-    expectReason(await call('PUT', `/image/${image.uid}/content`, { raw: '{"size": 1', headers: { 'content-type': 'application/json' } }), 400);
+    expectReason(
+      await call('PUT', `/image/${image.uid}/content`, { raw: '{"size": 1', headers: { 'content-type': 'application/json' } }),
+      400,
+    );
     expectReason(await call('PUT', `/image/${image.uid}/content?size=3`, { body: { size: 3 } }), 400);
     expectReason(await call('GET', `/image/${image.uid}/content?redirect=maybe`), 400);
     expectReason(await call('GET', `/image/${image.uid}/content?redirect=false&parts=0`), 400);

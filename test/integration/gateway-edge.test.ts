@@ -72,7 +72,17 @@ describe('tokens, as the JWT authorizer checks them', () => {
     ['no exp', () => signed({}, (j) => j.setIssuedAt()), /no "exp" claim/],
     ['no iat', () => signed({}, (j) => j.setExpirationTime('1h')), /no "iat" claim/],
     ['an iat in the future', () => signed({}, (j) => j.setIssuedAt(now() + 600).setExpirationTime('2h')), /issued in the future/],
-    ['an nbf in the future', () => signed({}, (j) => j.setIssuedAt().setNotBefore(now() + 600).setExpirationTime('2h')), /not valid yet/],
+    [
+      'an nbf in the future',
+      () =>
+        signed({}, (j) =>
+          j
+            .setIssuedAt()
+            .setNotBefore(now() + 600)
+            .setExpirationTime('2h'),
+        ),
+      /not valid yet/,
+    ],
   ])('refuses a token with %s: 401 in the envelope', async (_, token, reason) => {
     const res = await call('GET', '/images', { token: await token() });
     expect(res.status).toBe(401);

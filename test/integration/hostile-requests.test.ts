@@ -63,8 +63,16 @@ async function fixture(): Promise<Fixture> {
     expired: `Bearer ${await issueToken(keys, { user, admin: true, ttl: '-1s' })}`,
     noExp: `Bearer ${await sign((j) => valid(j))}`,
     noIat: `Bearer ${await sign((j) => j.setIssuer(LOCAL_ISSUER).setAudience(LOCAL_AUDIENCE).setExpirationTime('1h'))}`,
-    futureIat: `Bearer ${await sign((j) => valid(j).setIssuedAt(now + 3600).setExpirationTime('2h'))}`,
-    notYet: `Bearer ${await sign((j) => valid(j).setNotBefore(now + 3600).setExpirationTime('2h'))}`,
+    futureIat: `Bearer ${await sign((j) =>
+      valid(j)
+        .setIssuedAt(now + 3600)
+        .setExpirationTime('2h'),
+    )}`,
+    notYet: `Bearer ${await sign((j) =>
+      valid(j)
+        .setNotBefore(now + 3600)
+        .setExpirationTime('2h'),
+    )}`,
     otherIssuer: `Bearer ${await sign((j) => valid(j).setIssuer('https://evil.example').setExpirationTime('1h'))}`,
     otherAudience: `Bearer ${await sign((j) => valid(j).setAudience('another-api').setExpirationTime('1h'))}`,
     otherKey: `Bearer ${await sign((j) => valid(j).setExpirationTime('1h'), other.privateKey)}`,
@@ -84,7 +92,14 @@ async function fixture(): Promise<Fixture> {
 
 type Defect = 'token' | 'reader' | 'query' | 'id' | 'upload' | 'body' | 'ifmatch';
 
-const IF_MATCH_ROUTES = new Set(['PATCH /image/{id}', 'PUT /image/{id}', 'DELETE /image/{id}', 'POST /image/{id}/clone', 'PUT /image/{id}/content', 'DELETE /image/{id}/content']);
+const IF_MATCH_ROUTES = new Set([
+  'PATCH /image/{id}',
+  'PUT /image/{id}',
+  'DELETE /image/{id}',
+  'POST /image/{id}/clone',
+  'PUT /image/{id}/content',
+  'DELETE /image/{id}/content',
+]);
 const QUERY_KEYS: Record<string, readonly string[]> = {
   'GET /images': ['limit', 'next', 'name', 'parent', 'distro'],
   'GET /image/{id}/content': ['redirect', 'parts'],
@@ -137,19 +152,37 @@ function badValue(f: string): fc.Arbitrary<unknown> {
     case 'frozen':
       return fc.oneof(fc.integer(), fc.string(), fc.constant(null), fc.constant([]));
     case 'size':
-      return fc.oneof(fc.integer({ max: 0 }), fc.double({ min: 0.1, max: 1e6, noInteger: true }), fc.string(), fc.constant(null), fc.constant(2 ** 43));
+      return fc.oneof(
+        fc.integer({ max: 0 }),
+        fc.double({ min: 0.1, max: 1e6, noInteger: true }),
+        fc.string(),
+        fc.constant(null),
+        fc.constant(2 ** 43),
+      );
     case 'sha1':
-      return fc.oneof(notStringOrNull, text(0, 60).filter((s) => !/^(sha1:)?[0-9a-fA-F]{40}$/.test(s)));
+      return fc.oneof(
+        notStringOrNull,
+        text(0, 60).filter((s) => !/^(sha1:)?[0-9a-fA-F]{40}$/.test(s)),
+      );
     case 'part_size':
       return fc.oneof(fc.integer({ min: -10, max: 5 * MIB - 1 }), fc.constant(6 * 1024 * MIB), fc.string());
     case 'fmt':
-      return fc.oneof(notStringOrNull, text(0, 40).filter((s) => !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(s)), fc.constantFrom('last_modified', 'last_modified_by'));
+      return fc.oneof(
+        notStringOrNull,
+        text(0, 40).filter((s) => !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(s)),
+        fc.constantFrom('last_modified', 'last_modified_by'),
+      );
     case 'parts':
       return fc.oneof(
         notStringOrNull,
         fc.constant([]),
         fc.constant([{ part_number: 1 }]),
-        fc.record({ part_number: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 10_001 }), fc.double({ noInteger: true })), etag: fc.constant('"e"') }).map((p) => [p]),
+        fc
+          .record({
+            part_number: fc.oneof(fc.integer({ max: 0 }), fc.integer({ min: 10_001 }), fc.double({ noInteger: true })),
+            etag: fc.constant('"e"'),
+          })
+          .map((p) => [p]),
         fc.record({ part_number: fc.constant(1), etag: fc.oneof(notStringOrNull, fc.constant(''), tooLong(256)) }).map((p) => [p]),
         fc.constant([{ part_number: 1, etag: '"e"', size: 5 }]),
         fc.constant([{ part_number: 2, etag: '"e"' }]),
@@ -182,9 +215,18 @@ const badBody = (key: string, n: number): fc.Arbitrary<string> => {
   const withField = (k: string, v: unknown) => `${JSON.stringify(valid).slice(0, -1)},${JSON.stringify(k)}:${JSON.stringify(v)}}`;
   return fc.oneof(
     fc.constant(''),
-    text(0, 30).map((s) => `{${s}`).filter((s) => !isObjectJson(s)),
-    fc.jsonValue({ maxDepth: 2 }).filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)).map((v) => JSON.stringify(v)),
-    fc.tuple(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'uid', 'content', 'version', 'refcnt'), text(1, 12)), fc.jsonValue({ maxDepth: 1 }))
+    text(0, 30)
+      .map((s) => `{${s}`)
+      .filter((s) => !isObjectJson(s)),
+    fc
+      .jsonValue({ maxDepth: 2 })
+      .filter((v) => typeof v !== 'object' || v === null || Array.isArray(v))
+      .map((v) => JSON.stringify(v)),
+    fc
+      .tuple(
+        fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'uid', 'content', 'version', 'refcnt'), text(1, 12)),
+        fc.jsonValue({ maxDepth: 1 }),
+      )
       .filter(([k]) => !fields.includes(k) && !Object.hasOwn(valid, k))
       .map(([k, v]) => withField(k, v)),
     fc.constantFrom(...fields).chain((f) => badValue(f).map((v) => JSON.stringify({ ...valid, [f]: v }))),
@@ -203,10 +245,12 @@ function isObjectJson(s: string): boolean {
 
 const badQuery = (key: string): fc.Arbitrary<[string, string]> => {
   const allowed = QUERY_KEYS[key] ?? [];
-  const unknown = fc.tuple(
-    fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'LIMIT', 'colour'), text(1, 12)),
-    text(0, 12),
-  ).filter(([k]) => !allowed.includes(k));
+  const unknown = fc
+    .tuple(
+      fc.oneof(fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'LIMIT', 'colour'), text(1, 12)),
+      text(0, 12),
+    )
+    .filter(([k]) => !allowed.includes(k));
   const badKnown: Record<string, fc.Arbitrary<[string, string]>> = {
     'GET /images': fc.oneof(
       fc.constantFrom('0', '1001', '-1', '1e2', '0x10', '', ' 5', '1.5').map((v): [string, string] => ['limit', v]),
@@ -262,7 +306,10 @@ function routeRequest(route: Route): fc.Arbitrary<HostileRequest> {
             : fc.constant(fx.uploading.uploadId),
           body: defects.includes('body') ? badBody(key, n) : fc.constant(BODY_FIELDS[key] ? JSON.stringify(validBody(key, n)) : undefined),
           ifMatch: defects.includes('ifmatch')
-            ? fc.oneof(fc.constantFrom('"999"', '"0"', 'W/"1"', '"998", "999"'), text(1, 20).filter((s) => /^[\x20-\x7e]+$/.test(s) && s.trim() !== '*' && !s.includes('"1"')))
+            ? fc.oneof(
+                fc.constantFrom('"999"', '"0"', 'W/"1"', '"998", "999"'),
+                text(1, 20).filter((s) => /^[\x20-\x7e]+$/.test(s) && s.trim() !== '*' && !s.includes('"1"')),
+              )
             : fc.constant(undefined),
           contentType: fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/xml'),
         })
@@ -281,16 +328,21 @@ function routeRequest(route: Route): fc.Arbitrary<HostileRequest> {
 const strayRequest: fc.Arbitrary<HostileRequest> = fc
   .record({
     method: fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'),
-    segments: fc.array(fc.oneof(fc.constantFrom('image', 'images', 'content', 'upload', 'stat', '..', ''), text(1, 10)), { minLength: 1, maxLength: 5 }),
+    segments: fc.array(fc.oneof(fc.constantFrom('image', 'images', 'content', 'upload', 'stat', '..', ''), text(1, 10)), {
+      minLength: 1,
+      maxLength: 5,
+    }),
     authorized: fc.boolean(),
   })
-  .map(({ method, segments, authorized }): HostileRequest => ({
-    defects: [],
-    method,
-    path: `${API_BASE}/${segments.map(enc).join('/')}`,
-    query: [],
-    headers: authorized ? { authorization: `Bearer ${fx.tokens.admin}` } : ({} as Record<string, string>),
-  }))
+  .map(
+    ({ method, segments, authorized }): HostileRequest => ({
+      defects: [],
+      method,
+      path: `${API_BASE}/${segments.map(enc).join('/')}`,
+      query: [],
+      headers: authorized ? { authorization: `Bearer ${fx.tokens.admin}` } : ({} as Record<string, string>),
+    }),
+  )
   .filter((r) => matchRoute(r.method, r.path).kind !== 'route');
 
 function send(r: HostileRequest): Promise<{ status: number; contentType: string | undefined; text: string }> {

@@ -64,9 +64,7 @@ export async function listContentObjects(): Promise<Set<string>> {
   const keys = new Set<string>();
   let token: string | undefined;
   do {
-    const out = await testS3().send(
-      new ListObjectsV2Command({ Bucket: stack().bucket, Prefix: CONTENT_PREFIX, ContinuationToken: token }),
-    );
+    const out = await testS3().send(new ListObjectsV2Command({ Bucket: stack().bucket, Prefix: CONTENT_PREFIX, ContinuationToken: token }));
     for (const o of out.Contents ?? []) if (o.Key) keys.add(o.Key);
     token = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (token);
@@ -111,8 +109,7 @@ export async function violations(scope: Scope): Promise<string[]> {
     if (image?.file_uid !== undefined) scopeFiles.add(image.file_uid);
   }
 
-  const referrers = (fileUid: string): string[] =>
-    [...snap.images.values()].filter((i) => i.file_uid === fileUid).map((i) => i.uid);
+  const referrers = (fileUid: string): string[] => [...snap.images.values()].filter((i) => i.file_uid === fileUid).map((i) => i.uid);
 
   for (const uid of scopeFiles) {
     const file = snap.files.get(uid);

@@ -84,7 +84,10 @@ function alive(pid: number): boolean {
 
 /** The node process npm runs the script in (npm execs it, so it is npm's child). */
 function scriptPid(npmPid: number): number {
-  const pids = execFileSync('pgrep', ['-P', String(npmPid), '-f', 'local/start.ts']).toString().trim().split('\n');
+  const pids = execFileSync('pgrep', ['-P', String(npmPid), '-f', 'local/start.ts'])
+    .toString()
+    .trim()
+    .split('\n');
   expect(pids).toHaveLength(1);
   return Number(pids[0]);
 }
@@ -101,7 +104,11 @@ function token(dataDir: string, ...args: string[]): string {
 /** Java processes serving this data directory (DynamoDB Local's -dbPath). */
 function javaFor(dataDir: string): string[] {
   try {
-    return execFileSync('pgrep', ['-f', `^java .*DynamoDBLocal.jar.*${dataDir}`]).toString().trim().split('\n').filter(Boolean);
+    return execFileSync('pgrep', ['-f', `^java .*DynamoDBLocal.jar.*${dataDir}`])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
@@ -119,13 +126,15 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
 // Each of these starts Java; on a busy machine that alone takes tens of seconds.
 describe('npm start', { timeout: 480_000 }, () => {
   // What service managers, `timeout` and CI runners do: signal the npm process itself, then wait 10 s.
-  it.each(['SIGTERM', 'SIGHUP'] as const)('%s to npm\'s own pid stops everything within 10 s', async (signal) => {
+  it.each(['SIGTERM', 'SIGHUP'] as const)("%s to npm's own pid stops everything within 10 s", async (signal) => {
     const dataDir = tempDir();
     const npm = await start(dataDir, 'npm');
     const node = scriptPid(npm.child.pid!);
-    const ports = [/Image Service is up: http:\/\/127\.0\.0\.1:(\d+)/, /DynamoDB: +http:\/\/127\.0\.0\.1:(\d+)/, /S3: +http:\/\/127\.0\.0\.1:(\d+)/].map(
-      (re) => Number(re.exec(npm.output())?.[1]),
-    );
+    const ports = [
+      /Image Service is up: http:\/\/127\.0\.0\.1:(\d+)/,
+      /DynamoDB: +http:\/\/127\.0\.0\.1:(\d+)/,
+      /S3: +http:\/\/127\.0\.0\.1:(\d+)/,
+    ].map((re) => Number(re.exec(npm.output())?.[1]));
     expect(ports.every((p) => p > 0)).toBe(true);
     expect(javaFor(dataDir)).toHaveLength(1);
     expect(existsSync(join(dataDir, 'stack.pid'))).toBe(true);
@@ -195,7 +204,9 @@ describe('npm start', { timeout: 480_000 }, () => {
       // A second stack on the same data directory is refused with one line.
       const clash = run({ DATA_DIR: dataDir });
       expect(await clash.exit).toBe(1);
-      expect(clash.output().trim()).toMatch(/^npm start: another local stack \(pid \d+\) is using .*: stop it, or give this one its own DATA_DIR$/);
+      expect(clash.output().trim()).toMatch(
+        /^npm start: another local stack \(pid \d+\) is using .*: stop it, or give this one its own DATA_DIR$/,
+      );
     } finally {
       second.child.kill('SIGINT');
       await new Promise((r) => second.child.once('exit', r));
@@ -221,7 +232,9 @@ describe('npm start', { timeout: 480_000 }, () => {
       expect(created.status).toBe(201);
       const [java] = javaFor(dataDir);
       process.kill(Number(java), 'SIGKILL');
-      expect(await until(() => /DynamoDB Local killed by SIGKILL \(.*\): starting it again on the same data/.test(started.output()), 10_000)).toBe(true);
+      expect(
+        await until(() => /DynamoDB Local killed by SIGKILL \(.*\): starting it again on the same data/.test(started.output()), 10_000),
+      ).toBe(true);
       // Requests fail while Java starts; then the image made before the kill is there again.
       let status = 0;
       for (const deadline = Date.now() + 60_000; status !== 200 && Date.now() < deadline; ) {
@@ -247,9 +260,14 @@ describe('npm start', { timeout: 480_000 }, () => {
     expect(await until(() => javaFor(dataDir).some((pid) => pid !== first), 15_000)).toBe(true);
     for (const pid of javaFor(dataDir)) process.kill(Number(pid), 'SIGKILL');
     expect(await started.exit).toBe(1);
-    const fatal = started.output().split('\n').filter((line) => line.startsWith('npm start: '));
+    const fatal = started
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('npm start: '));
     expect(fatal).toHaveLength(1);
-    expect(fatal[0]).toMatch(/^npm start: DynamoDB Local killed by SIGKILL \(last output: .*\), and it did not start again: DynamoDB Local stopped at start: /);
+    expect(fatal[0]).toMatch(
+      /^npm start: DynamoDB Local killed by SIGKILL \(last output: .*\), and it did not start again: DynamoDB Local stopped at start: /,
+    );
     expect(javaFor(dataDir)).toEqual([]);
     expect(existsSync(join(dataDir, 'stack.pid'))).toBe(false);
   });
@@ -262,7 +280,9 @@ describe('npm start', { timeout: 480_000 }, () => {
       const dataDir = join(tempDir(), 'new', 'data');
       const { exit, output } = run({ DATA_DIR: dataDir, PORT: String(port) });
       expect(await exit).toBe(1);
-      expect(output().trim()).toBe(`npm start: port ${port} for the API is already in use: stop what uses it or choose another with PORT=<port>`);
+      expect(output().trim()).toBe(
+        `npm start: port ${port} for the API is already in use: stop what uses it or choose another with PORT=<port>`,
+      );
       expect(existsSync(join(dataDir, '..'))).toBe(false);
     } finally {
       server.close();

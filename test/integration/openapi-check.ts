@@ -36,7 +36,9 @@ export function checkResponse(method: string, url: URL, status: number, headers:
   const match = matchRoute(method, url.pathname);
   if (match.kind !== 'route') {
     // The $default route: outside the description, but still an envelope.
-    return status >= 400 ? checkBody(`$default ${status}`, failureSchema(), what, headers, text) : `${what}: not a route of the API, yet not an error`;
+    return status >= 400
+      ? checkBody(`$default ${status}`, failureSchema(), what, headers, text)
+      : `${what}: not a route of the API, yet not an error`;
   }
   const op = doc.paths[API_BASE + match.route.path]?.[method.toLowerCase()];
   if (!op) return `${what}: the route is missing from the description`;

@@ -304,8 +304,14 @@ describe('GET /images', () => {
       ['name=some-image&name=some-image', /name: must be given once/],
       ['color=red', /color/],
       ['next=garbage', /next is not a cursor/],
-      [`next=${Buffer.from(JSON.stringify({ pk: '', gsi1pk: IMAGES_PARTITION, gsi1sk: 'a' })).toString('base64url')}`, /next is not a cursor/],
-      [`next=${Buffer.from(JSON.stringify({ ...keys.file('x'), gsi1pk: RELEASED_FILES_PARTITION, gsi1sk: 'x' })).toString('base64url')}`, /next is not a cursor/],
+      [
+        `next=${Buffer.from(JSON.stringify({ pk: '', gsi1pk: IMAGES_PARTITION, gsi1sk: 'a' })).toString('base64url')}`,
+        /next is not a cursor/,
+      ],
+      [
+        `next=${Buffer.from(JSON.stringify({ ...keys.file('x'), gsi1pk: RELEASED_FILES_PARTITION, gsi1sk: 'x' })).toString('base64url')}`,
+        /next is not a cursor/,
+      ],
     ] as const) {
       const res = await call('GET', `/images?${q}`);
       expect(res.status, q).toBe(400);

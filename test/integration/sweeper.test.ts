@@ -11,7 +11,17 @@ import type { SweepResult } from '../../functions/sweeper.js';
 import { call, createImage, stack, uniqueName } from './api.js';
 import { useStackEnvironment } from './in-process.js';
 import { assertInvariants } from './invariants.js';
-import { describe as describeUpload, makeContent, PART, startUpload, testDdb, testS3, uploadContent, uploadParts, waitForState } from './upload-client.js';
+import {
+  describe as describeUpload,
+  makeContent,
+  PART,
+  startUpload,
+  testDdb,
+  testS3,
+  uploadContent,
+  uploadParts,
+  waitForState,
+} from './upload-client.js';
 import { contentKey, HASHING_UPLOADS_PARTITION, keys, RELEASED_FILES_PARTITION } from '../../functions/core/db/schema.js';
 
 let sweeper: (event: unknown, context: Context) => Promise<SweepResult>;
@@ -24,8 +34,7 @@ beforeAll(async () => {
 });
 
 const fileItem = async (uid: string) =>
-  (await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: keys.file(uid), ConsistentRead: true })))
-    .Item;
+  (await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: keys.file(uid), ConsistentRead: true }))).Item;
 
 async function objectExists(uid: string): Promise<boolean> {
   try {
@@ -150,7 +159,9 @@ describe('upload sessions whose hasher never finished', () => {
 
   it('fails a quiet session whose parts are gone, with the reason, and one re-driven too often', async () => {
     const lost = await stuckInHashing(Date.now() - 8 * 3600 * 1000);
-    await testS3().send(new AbortMultipartUploadCommand({ Bucket: stack().bucket, Key: contentKey(lost.session.upload_id), UploadId: lost.s3UploadId }));
+    await testS3().send(
+      new AbortMultipartUploadCommand({ Bucket: stack().bucket, Key: contentKey(lost.session.upload_id), UploadId: lost.s3UploadId }),
+    );
     const tired = await stuckInHashing(Date.now() - 8 * 3600 * 1000);
     await testDdb().send(
       new UpdateCommand({

@@ -29,15 +29,13 @@ export interface CompletedPart {
   etag: string;
 }
 
-
 export const sha1Hex = (data: Buffer): string => createHash('sha1').update(data).digest('hex');
 
 /** Random bytes: `parts` full parts of `partSize` plus a `tail`. */
 export const makeContent = (parts: number, tail: number, partSize = PART): Buffer => randomBytes(parts * partSize + tail);
 
 const contentPath = (image: string): string => `/image/${encodeURIComponent(image)}/content`;
-export const uploadPath = (image: string, uploadId: string): string =>
-  `${contentPath(image)}/upload/${encodeURIComponent(uploadId)}`;
+export const uploadPath = (image: string, uploadId: string): string => `${contentPath(image)}/upload/${encodeURIComponent(uploadId)}`;
 
 /** A successful response's data, or an error that shows what came back. */
 export function expectData<T>(res: ApiResponse<T>, status: number, what: string): T {
@@ -152,7 +150,10 @@ export async function uploadContent(image: string, data: Buffer, body: Partial<S
 }
 
 /** Like `curl -L`: GET the content route and follow the redirect to S3. */
-export async function downloadFollowing(image: string, token = stack().tokens.admin): Promise<{ status: number; bytes: Buffer; url: string }> {
+export async function downloadFollowing(
+  image: string,
+  token = stack().tokens.admin,
+): Promise<{ status: number; bytes: Buffer; url: string }> {
   const res = await fetch(`${stack().apiUrl}${contentPath(image)}`, {
     headers: { authorization: `Bearer ${token}` },
     redirect: 'follow',
@@ -186,9 +187,8 @@ export function testS3(): S3Client {
 }
 
 export function testDdb(): DynamoDBDocumentClient {
-  docClient ??= DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: stack().dynamodbEndpoint, region: 'us-east-1', credentials }),
-    { marshallOptions: { removeUndefinedValues: true } },
-  );
+  docClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack().dynamodbEndpoint, region: 'us-east-1', credentials }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   return docClient;
 }

@@ -38,7 +38,9 @@ describe('lockDataDir', () => {
     const other = await otherProcess();
     writeFileSync(join(dir, LOCK_FILE), JSON.stringify(holderOf(other.pid!)));
     expect(() => lockDataDir(dir)).toThrow(LocalStackError);
-    expect(() => lockDataDir(dir)).toThrow(`another local stack (pid ${other.pid}) is using ${dir}: stop it, or give this one its own DATA_DIR`);
+    expect(() => lockDataDir(dir)).toThrow(
+      `another local stack (pid ${other.pid}) is using ${dir}: stop it, or give this one its own DATA_DIR`,
+    );
     expect(lockOf(dir)?.pid).toBe(other.pid);
   });
 

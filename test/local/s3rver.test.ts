@@ -76,9 +76,7 @@ let keyCounter = 0;
 const newKey = (label: string): string => `content/${label}-${++keyCounter}-${randomBytes(4).toString('hex')}`;
 
 async function createUpload(key: string, contentType?: string): Promise<string> {
-  const out = await client.send(
-    new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ContentType: contentType }),
-  );
+  const out = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ContentType: contentType }));
   expect(out.Bucket).toBe(BUCKET);
   expect(out.Key).toBe(key);
   expect(out.UploadId).toMatch(/^\S+$/);
@@ -86,11 +84,9 @@ async function createUpload(key: string, contentType?: string): Promise<string> 
 }
 
 function partUrl(key: string, uploadId: string, partNumber: number): Promise<string> {
-  return getSignedUrl(
-    presigner,
-    new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: partNumber }),
-    { expiresIn: 3600 },
-  );
+  return getSignedUrl(presigner, new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: partNumber }), {
+    expiresIn: 3600,
+  });
 }
 
 /** What a node does: a plain fetch PUT of the bytes to a presigned part URL. */
@@ -167,9 +163,7 @@ describe('multipart upload through presigned URLs', () => {
     const p3 = await uploadPart(key, uploadId, 3, b3);
 
     const before = Date.now();
-    const page1 = await client.send(
-      new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MaxParts: 1 }),
-    );
+    const page1 = await client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, MaxParts: 1 }));
     expect(page1.Bucket).toBe(BUCKET);
     expect(page1.Key).toBe(key);
     expect(page1.UploadId).toBe(uploadId);
@@ -226,9 +220,10 @@ describe('multipart upload through presigned URLs', () => {
     expect(Number.isNaN(Date.parse(rec?.eventTime ?? ''))).toBe(false);
 
     // The upload is gone once completed.
-    await expect(
-      client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })),
-    ).rejects.toMatchObject({ name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } });
+    await expect(client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+      $metadata: { httpStatusCode: 404 },
+    });
     await expect(complete(key, uploadId, [p1, p2, p3])).rejects.toMatchObject({ name: 'NoSuchUpload' });
     const leftovers = (await filesOnDisk()).filter((f) => f.includes(uploadId));
     expect(leftovers).toEqual([]);
@@ -286,9 +281,7 @@ describe('multipart upload through presigned URLs', () => {
     const key = newKey('sdk-part');
     const uploadId = await createUpload(key);
     const body = randomBytes(1000);
-    const out = await client.send(
-      new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 1, Body: body }),
-    );
+    const out = await client.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId, PartNumber: 1, Body: body }));
     expect(out.ETag).toBe(`"${md5(body)}"`);
     await complete(key, uploadId, [{ PartNumber: 1, ETag: out.ETag as string }]);
     expect((await getBytes(key)).bytes.equals(body)).toBe(true);
@@ -352,9 +345,9 @@ describe('multipart upload through presigned URLs', () => {
     const uploadId = await createUpload(key);
     const res = await putPartByUrl(`${key}-other`, uploadId, 1, randomBytes(10));
     expect(res.status).toBe(404);
-    await expect(
-      client.send(new ListPartsCommand({ Bucket: BUCKET, Key: `${key}-other`, UploadId: uploadId })),
-    ).rejects.toMatchObject({ name: 'NoSuchUpload' });
+    await expect(client.send(new ListPartsCommand({ Bucket: BUCKET, Key: `${key}-other`, UploadId: uploadId }))).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+    });
   });
 
   it('rejects part numbers outside 1..10000 (InvalidArgument)', async () => {
@@ -387,13 +380,11 @@ describe('AbortMultipartUpload', () => {
     expect((await filesOnDisk()).filter((f) => f.includes(uploadId))).toEqual([]);
 
     const noSuchUpload = { name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } };
-    await expect(
-      client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })),
-    ).rejects.toMatchObject(noSuchUpload);
+    await expect(client.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }))).rejects.toMatchObject(noSuchUpload);
     await expect(complete(key, uploadId, [p1])).rejects.toMatchObject(noSuchUpload);
-    await expect(
-      client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId })),
-    ).rejects.toMatchObject(noSuchUpload);
+    await expect(client.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId: uploadId }))).rejects.toMatchObject(
+      noSuchUpload,
+    );
     const res = await putPartByUrl(key, uploadId, 3, randomBytes(10));
     expect(res.status).toBe(404);
     await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({
@@ -425,9 +416,10 @@ describe('CompleteMultipartUpload validation', () => {
 
   it('rejects an ETag that does not match the stored part (InvalidPart), and the upload survives', async () => {
     const { key, uploadId, p1, p2, bodies } = await twoParts('badetag');
-    await expect(
-      complete(key, uploadId, [p1, { PartNumber: 2, ETag: `"${'0'.repeat(32)}"` }]),
-    ).rejects.toMatchObject({ name: 'InvalidPart', $metadata: { httpStatusCode: 400 } });
+    await expect(complete(key, uploadId, [p1, { PartNumber: 2, ETag: `"${'0'.repeat(32)}"` }])).rejects.toMatchObject({
+      name: 'InvalidPart',
+      $metadata: { httpStatusCode: 400 },
+    });
     // Nothing was created, and the client can still complete with the right list.
     await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).rejects.toMatchObject({
       $metadata: { httpStatusCode: 404 },
@@ -440,9 +432,10 @@ describe('CompleteMultipartUpload validation', () => {
 
   it('rejects a part that was never uploaded (InvalidPart)', async () => {
     const { key, uploadId, p1, p2 } = await twoParts('missing');
-    await expect(
-      complete(key, uploadId, [p1, p2, { PartNumber: 3, ETag: p2.ETag }]),
-    ).rejects.toMatchObject({ name: 'InvalidPart', $metadata: { httpStatusCode: 400 } });
+    await expect(complete(key, uploadId, [p1, p2, { PartNumber: 3, ETag: p2.ETag }])).rejects.toMatchObject({
+      name: 'InvalidPart',
+      $metadata: { httpStatusCode: 400 },
+    });
   });
 
   it('rejects parts out of ascending order, or repeated (InvalidPartOrder)', async () => {
@@ -468,9 +461,10 @@ describe('CompleteMultipartUpload validation', () => {
   });
 
   it('answers 404 NoSuchUpload for an unknown upload', async () => {
-    await expect(
-      complete(newKey('nocomplete'), 'b'.repeat(32), [{ PartNumber: 1, ETag: `"${'0'.repeat(32)}"` }]),
-    ).rejects.toMatchObject({ name: 'NoSuchUpload', $metadata: { httpStatusCode: 404 } });
+    await expect(complete(newKey('nocomplete'), 'b'.repeat(32), [{ PartNumber: 1, ETag: `"${'0'.repeat(32)}"` }])).rejects.toMatchObject({
+      name: 'NoSuchUpload',
+      $metadata: { httpStatusCode: 404 },
+    });
   });
 });
 
@@ -479,9 +473,7 @@ describe('objects', () => {
 
   async function putSample(label: string): Promise<string> {
     const key = newKey(label);
-    const out = await client.send(
-      new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'text/plain' }),
-    );
+    const out = await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentType: 'text/plain' }));
     expect(out.ETag).toBe(`"${md5(body)}"`);
     return key;
   }
@@ -514,8 +506,7 @@ describe('objects', () => {
   });
 
   it('PutObject with a CRC32 that does not match the body is refused (BadDigest), storing nothing', async () => {
-    const badPut = (key: string) =>
-      client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'abc', ChecksumCRC32: 'AAAAAA==' }));
+    const badPut = (key: string) => client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'abc', ChecksumCRC32: 'AAAAAA==' }));
     const fresh = newKey('bad-crc');
     await expect(badPut(fresh)).rejects.toMatchObject({ name: 'BadDigest', $metadata: { httpStatusCode: 400 } });
     await expect(client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: fresh }))).rejects.toMatchObject({

@@ -114,7 +114,11 @@ describe('answers fit in a Lambda response', () => {
       const from = Number(input.PartNumberMarker ?? 0);
       const to = Math.min(from + 1000, 9000);
       return {
-        Parts: Array.from({ length: to - from }, (_, i) => ({ PartNumber: from + i + 1, Size: upload.part_size, ETag: `"${'e'.repeat(32)}"` })),
+        Parts: Array.from({ length: to - from }, (_, i) => ({
+          PartNumber: from + i + 1,
+          Size: upload.part_size,
+          ETag: `"${'e'.repeat(32)}"`,
+        })),
         IsTruncated: to < 9000,
         NextPartNumberMarker: String(to),
       };

@@ -111,10 +111,7 @@ describe('AWS failures become clear answers', () => {
       .on(PutCommand)
       .rejectsOnce(new ConditionalCheckFailedException({ message: 'The conditional request failed', ...meta }))
       .resolves({});
-    const result = await records(
-      apiEvent(route('PATCH', '/image/{id}'), { params: { id: image.uid }, body: { distro: 'x' } }),
-      context(),
-    );
+    const result = await records(apiEvent(route('PATCH', '/image/{id}'), { params: { id: image.uid }, body: { distro: 'x' } }), context());
     expect(result.statusCode).toBe(200);
     expect(result.headers?.['etag']).toBe('"4"');
     expect(ddbMock).toHaveReceivedCommandWith(PutCommand, {

@@ -4,13 +4,7 @@
  * back to `uploading` then, or the hasher's event would be ignored.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CompleteMultipartUploadCommand,
-  ListPartsCommand,
-  NoSuchUpload,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, ListPartsCommand, NoSuchUpload, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -71,7 +65,12 @@ const complete = () =>
   content(
     apiEvent(route('POST', '/image/{id}/content/upload/{upload_id}'), {
       params: { id: uid, upload_id: uploadId },
-      body: { parts: [{ part_number: 1, etag: 'e1' }, { part_number: 2, etag: '"e2"' }] },
+      body: {
+        parts: [
+          { part_number: 1, etag: 'e1' },
+          { part_number: 2, etag: '"e2"' },
+        ],
+      },
     }),
     context(),
   );
@@ -85,7 +84,12 @@ describe('completing an upload', () => {
     const result = await complete();
     expect(result.statusCode).toBe(202);
     expect(s3Mock).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, {
-      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: 'e1' }, { PartNumber: 2, ETag: '"e2"' }] },
+      MultipartUpload: {
+        Parts: [
+          { PartNumber: 1, ETag: 'e1' },
+          { PartNumber: 2, ETag: '"e2"' },
+        ],
+      },
     });
     expect(ddbMock).toHaveReceivedCommandWith(UpdateCommand, {
       ConditionExpression: '#state = :from',
@@ -103,9 +107,7 @@ describe('completing an upload', () => {
     expect(result.statusCode).toBe(202);
     expect(JSON.parse(result.body ?? '{}')).toMatchObject({ success: true, data: { state: 'hashing' } });
     // No transition back to uploading.
-    const reverts = ddbMock
-      .commandCalls(UpdateCommand)
-      .filter((c) => c.args[0].input.ExpressionAttributeValues?.[':to'] === 'uploading');
+    const reverts = ddbMock.commandCalls(UpdateCommand).filter((c) => c.args[0].input.ExpressionAttributeValues?.[':to'] === 'uploading');
     expect(reverts).toHaveLength(0);
   });
 

@@ -30,7 +30,10 @@ function sourceFiles(dir: string): string[] {
 }
 
 const packageOf = (specifier: string): string =>
-  specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  specifier
+    .split('/')
+    .slice(0, specifier.startsWith('@') ? 2 : 1)
+    .join('/');
 
 /** Imported package -> the files importing it. */
 function importedPackages(): Map<string, string[]> {

@@ -75,8 +75,7 @@ function serve(data: Buffer, delayMs = 0) {
   s3Mock.on(DeleteObjectCommand).resolves({});
 }
 
-const claimWith = (item: Record<string, unknown>) =>
-  ddbMock.on(UpdateCommand, { ReturnValues: 'ALL_NEW' }).resolves({ Attributes: item });
+const claimWith = (item: Record<string, unknown>) => ddbMock.on(UpdateCommand, { ReturnValues: 'ALL_NEW' }).resolves({ Attributes: item });
 
 const s3Event: S3Event = objectCreated('bucket', key, 0, 'etag-1');
 const continuation = { source: 'image-service.hash', upload_id: uploadId };
@@ -116,7 +115,7 @@ describe('the hasher across invocations', () => {
     expect(ddbMock).not.toHaveReceivedCommand(TransactWriteCommand);
   });
 
-  it('resumes from a saved state at its offset and switches the content to the whole object\'s sha1', async () => {
+  it("resumes from a saved state at its offset and switches the content to the whole object's sha1", async () => {
     const data = Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 17 }, (_, i) => (i * 31) % 251));
     const offset = 1024 * 1024 + 5;
     const partial = await createSHA1();
@@ -164,9 +163,7 @@ describe('the hasher across invocations', () => {
 
   it('leaves a session another run holds alone: a duplicate event hashes nothing', async () => {
     ddbMock.on(GetCommand).resolves({ Item: session({ size: 10, lease_owner: 'other-run', lease_until: Date.now() + 60_000 }) });
-    ddbMock
-      .on(UpdateCommand, { ReturnValues: 'ALL_NEW' })
-      .rejects(new ConditionalCheckFailedException({ message: 'held', $metadata: {} }));
+    ddbMock.on(UpdateCommand, { ReturnValues: 'ALL_NEW' }).rejects(new ConditionalCheckFailedException({ message: 'held', $metadata: {} }));
 
     const outcomes = await hasher(s3Event, lambdaContext('image-service-hasher', 60_000));
 

@@ -31,7 +31,15 @@ function violations(from: string, forbidden: readonly string[]): string[] {
 }
 
 describe('import directions', () => {
-  const upper = ['functions/api', 'functions/http', 'functions/routes.ts', 'functions/records.ts', 'functions/content.ts', 'functions/hasher.ts', 'functions/sweeper.ts'];
+  const upper = [
+    'functions/api',
+    'functions/http',
+    'functions/routes.ts',
+    'functions/records.ts',
+    'functions/content.ts',
+    'functions/hasher.ts',
+    'functions/sweeper.ts',
+  ];
 
   it('the core imports nothing of the HTTP adapter or the handlers', () => {
     expect(violations('functions/core', upper)).toEqual([]);

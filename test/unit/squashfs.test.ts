@@ -3,7 +3,18 @@ import { checkSquashfs, SQUASHFS_SUPERBLOCK_SIZE } from '../../functions/core/ha
 import { makeSquashfs } from '../squashfs.js';
 
 /** A hand-made superblock: the fields the parser reads, the rest zero. */
-function superblock(fields: { magic?: number; inodes?: number; blockSize?: number; blockLog?: number; comp?: number; major?: number; minor?: number; bytesUsed?: bigint } = {}): Uint8Array {
+function superblock(
+  fields: {
+    magic?: number;
+    inodes?: number;
+    blockSize?: number;
+    blockLog?: number;
+    comp?: number;
+    major?: number;
+    minor?: number;
+    bytesUsed?: bigint;
+  } = {},
+): Uint8Array {
   const buf = new Uint8Array(SQUASHFS_SUPERBLOCK_SIZE);
   const v = new DataView(buf.buffer);
   v.setUint32(0, fields.magic ?? 0x73717368, true);

@@ -60,8 +60,7 @@ export async function recordedContentOf(imageId: string): Promise<RecordedConten
   return { image, fmt: file.fmt, entry };
 }
 
-const noContent = (image: ImageItem) =>
-  notFound(`image "${image.name}" has no content; upload it with PUT /image/${image.uid}/content`);
+const noContent = (image: ImageItem) => notFound(`image "${image.name}" has no content; upload it with PUT /image/${image.uid}/content`);
 
 export interface DownloadLink {
   url: string;

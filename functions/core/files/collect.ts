@@ -48,15 +48,17 @@ export async function collectFile(uid: string): Promise<boolean> {
       }),
     )
     .catch(ignoreConditionFailed);
-  await ddb().send(
-    new DeleteCommand({
-      TableName: config.tableName,
-      Key: keys.file(uid),
-      ConditionExpression: '#state = :deleting',
-      ExpressionAttributeNames: { '#state': 'state' },
-      ExpressionAttributeValues: { ':deleting': 'deleting' },
-    }),
-  ).catch(ignoreConditionFailed);
+  await ddb()
+    .send(
+      new DeleteCommand({
+        TableName: config.tableName,
+        Key: keys.file(uid),
+        ConditionExpression: '#state = :deleting',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':deleting': 'deleting' },
+      }),
+    )
+    .catch(ignoreConditionFailed);
   return true;
 }
 

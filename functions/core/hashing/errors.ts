@@ -65,10 +65,10 @@ export class HashDeadlineError extends HashError {
       checkpoint
         ? `hash paused at byte ${checkpoint.offset} of ${size} before the Lambda timeout (${Math.round(timeLeftMs)} ms left)`
         : `object of ${mb(size)} MB is too large to hash before the Lambda timeout: ` +
-        (projectedMs === undefined
-          ? `only ${Math.round(timeLeftMs)} ms left after ${mb(bytesHashed)} MB`
-          : `${mb(size - bytesHashed)} MB left would take ~${Math.ceil(projectedMs / 1000)} s ` +
-            `at the measured rate, but only ${Math.floor(timeLeftMs / 1000)} s remain`),
+            (projectedMs === undefined
+              ? `only ${Math.round(timeLeftMs)} ms left after ${mb(bytesHashed)} MB`
+              : `${mb(size - bytesHashed)} MB left would take ~${Math.ceil(projectedMs / 1000)} s ` +
+                `at the measured rate, but only ${Math.floor(timeLeftMs / 1000)} s remain`),
     );
   }
 }

@@ -118,10 +118,9 @@ export async function hashS3Object(options: HashS3ObjectOptions): Promise<HashS3
   let etag = knownEtag;
   let lastModified: Date | undefined;
   if (size === undefined || etag === undefined) {
-    const head = await client.send(
-      new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId, IfMatch: etag }),
-      { abortSignal: options.signal },
-    );
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId, IfMatch: etag }), {
+      abortSignal: options.signal,
+    });
     if (head.ContentLength === undefined) throw new Error(`HeadObject s3://${bucket}/${key} gave no ContentLength`);
     size = head.ContentLength;
     etag = head.ETag;

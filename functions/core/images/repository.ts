@@ -10,16 +10,12 @@ import type { Write } from '../db/transact.js';
 import type { ImageItem } from './model.js';
 
 export async function getImageItem(uid: string): Promise<ImageItem | undefined> {
-  const out = await ddb().send(
-    new GetCommand({ TableName: config.tableName, Key: keys.image(uid), ConsistentRead: true }),
-  );
+  const out = await ddb().send(new GetCommand({ TableName: config.tableName, Key: keys.image(uid), ConsistentRead: true }));
   return out.Item as ImageItem | undefined;
 }
 
 export async function getUidByName(name: string): Promise<string | undefined> {
-  const out = await ddb().send(
-    new GetCommand({ TableName: config.tableName, Key: keys.name(name), ConsistentRead: true }),
-  );
+  const out = await ddb().send(new GetCommand({ TableName: config.tableName, Key: keys.name(name), ConsistentRead: true }));
   return (out.Item as NameGuard | undefined)?.uid;
 }
 

@@ -8,14 +8,7 @@ import { conflict, forbidden, invalid, notFound, ServiceError } from '../errors.
 import { asUid, isUid, MAX_NAME_LENGTH, NAME_PATTERN, newUid, nowSeconds } from '../ids.js';
 import { retryWhileStale, Stale } from '../db/optimistic.js';
 import { ConditionFailed, failingWith, TransactionConflict, writeAll, type Write } from '../db/transact.js';
-import {
-  buildItem,
-  editableOf,
-  stamp,
-  type Actor,
-  type EditableFields,
-  type ImageItem,
-} from './model.js';
+import { buildItem, editableOf, stamp, type Actor, type EditableFields, type ImageItem } from './model.js';
 import * as repo from './repository.js';
 
 /** Finds an image by UID or by name. */
@@ -44,16 +37,9 @@ async function resolveParent(parent: string, self?: string): Promise<string> {
 export async function createImage(fields: EditableFields, actor: Actor): Promise<ImageItem> {
   const parent = fields.parent != null ? await resolveParent(fields.parent) : undefined;
   const item = buildItem(newUid(), { ...fields, parent }, stamp(actor, nowSeconds()));
-  const writes: Write[] = [
-    repo.putNewImage(item),
-    failingWith(repo.claimName(item.name, item.uid), () => nameTaken(item.name)),
-  ];
+  const writes: Write[] = [repo.putNewImage(item), failingWith(repo.claimName(item.name, item.uid), () => nameTaken(item.name))];
   if (parent !== undefined) {
-    writes.push(
-      failingWith(repo.imageExists(parent), () =>
-        invalid(`parent "${fields.parent}" was deleted while this image was created`),
-      ),
-    );
+    writes.push(failingWith(repo.imageExists(parent), () => invalid(`parent "${fields.parent}" was deleted while this image was created`)));
   }
   try {
     await writeAll(writes);
@@ -102,9 +88,7 @@ export async function updateImage(
       );
     }
     if (parentChanged && parent !== undefined) {
-      writes.push(
-        failingWith(repo.imageExists(parent), () => invalid(`parent "${requested.parent}" was deleted meanwhile`)),
-      );
+      writes.push(failingWith(repo.imageExists(parent), () => invalid(`parent "${requested.parent}" was deleted meanwhile`)));
     }
     await commit(writes);
     return item;
@@ -118,10 +102,7 @@ export async function deleteImage(
 ): Promise<{ item: ImageItem; releasedFile?: string }> {
   return withRetries(id, options, async (current) => {
     if (current.frozen) throw frozenError(current);
-    const writes: Write[] = [
-      repo.deleteImageIfVersion(current.uid, current.version),
-      repo.releaseName(current.name, current.uid),
-    ];
+    const writes: Write[] = [repo.deleteImageIfVersion(current.uid, current.version), repo.releaseName(current.name, current.uid)];
     if (current.file_uid !== undefined && options.releaseFile) writes.push(options.releaseFile(current.file_uid));
     await commit(writes);
     return { item: current, ...(current.file_uid !== undefined ? { releasedFile: current.file_uid } : {}) };
@@ -189,11 +170,7 @@ async function commit(writes: Write[]): Promise<void> {
 }
 
 /** Reads the image and runs `attempt` on it, again on a concurrent change unless the client pinned a version. */
-async function withRetries<T>(
-  id: string,
-  options: WriteOptions,
-  attempt: (current: ImageItem) => Promise<T>,
-): Promise<T> {
+async function withRetries<T>(id: string, options: WriteOptions, attempt: (current: ImageItem) => Promise<T>): Promise<T> {
   return retryWhileStale(
     async () => {
       const current = await getImage(id);
@@ -215,9 +192,7 @@ async function withRetries<T>(
 function guardFrozen(current: ImageItem, next: EditableFields): 'write' | 'unchanged' {
   if (!current.frozen) return 'write';
   const before = editableOf(current);
-  const unchanged = (['name', 'description', 'parent', 'distro'] as const).every(
-    (k) => (next[k] ?? null) === (before[k] ?? null),
-  );
+  const unchanged = (['name', 'description', 'parent', 'distro'] as const).every((k) => (next[k] ?? null) === (before[k] ?? null));
   if (!unchanged) throw frozenError(current);
   return next.frozen === false ? 'write' : 'unchanged';
 }

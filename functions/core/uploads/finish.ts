@@ -84,7 +84,10 @@ export async function finishUpload(uploadId: string, options: FinishOptions): Pr
     return fail(session, `the object has ${result.size} bytes but the upload declared ${session.size}`);
   }
   if (session.sha1 !== undefined && session.sha1 !== result.sha1) {
-    return fail(session, `sha1 mismatch: the upload declared ${session.sha1} but the bytes in S3 hash to ${result.sha1}; the image keeps its previous content`);
+    return fail(
+      session,
+      `sha1 mismatch: the upload declared ${session.sha1} but the bytes in S3 hash to ${result.sha1}; the image keeps its previous content`,
+    );
   }
   let format: FormatCheck;
   try {
@@ -163,17 +166,21 @@ async function hash(session: UploadItem, options: FinishOptions) {
   }
   const offset = session.hash_state ? (session.hash_offset ?? 0) : 0;
   const timeLeftMs = options.timeLeft();
-  const resumable = session.hash_state !== undefined || session.hash_resumable === true || !nativeFits(head.ContentLength - offset, timeLeftMs);
+  const resumable =
+    session.hash_state !== undefined || session.hash_resumable === true || !nativeFits(head.ContentLength - offset, timeLeftMs);
   const sha1 = resumable ? await resumableSha1(session.hash_state) : nativeSha1();
 
   // Progress goes to the session every few seconds; one write at a time, and a lost lease stops the hash.
   const controller = new AbortController();
   let saving: Promise<void> = Promise.resolve();
   const onCheckpoint = (progress: { offset: number; state: Uint8Array | undefined }) => {
-    saving = saving.then(async () => {
-      if (controller.signal.aborted) return;
-      if (!(await saveProgress(session.upload_id, options.runId, progress))) controller.abort(new LeaseLost());
-    }, () => undefined);
+    saving = saving.then(
+      async () => {
+        if (controller.signal.aborted) return;
+        if (!(await saveProgress(session.upload_id, options.runId, progress))) controller.abort(new LeaseLost());
+      },
+      () => undefined,
+    );
   };
   let out: HashResult;
   try {

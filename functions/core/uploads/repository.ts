@@ -14,9 +14,7 @@ export async function getUpload(id: string): Promise<UploadItem | undefined> {
 }
 
 export async function putUpload(item: UploadItem): Promise<void> {
-  await ddb().send(
-    new PutCommand({ TableName: config.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
-  );
+  await ddb().send(new PutCommand({ TableName: config.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
 }
 
 /**
@@ -43,13 +41,7 @@ export const transitionWrite = (id: string, from: UploadState, to: UploadState, 
   Update: transitionUpdate(id, from, to, set, []),
 });
 
-function transitionUpdate(
-  id: string,
-  from: UploadState,
-  to: UploadState,
-  set: TransitionSet,
-  remove: string[],
-) {
+function transitionUpdate(id: string, from: UploadState, to: UploadState, set: TransitionSet, remove: string[]) {
   const names: Record<string, string> = { '#state': 'state' };
   const values: Record<string, unknown> = { ':from': from, ':to': to };
   const sets = ['#state = :to'];
@@ -62,9 +54,7 @@ function transitionUpdate(
   // time it entered it, so the sweeper can find one whose hasher never finished.
   // Leaving hashing also drops the hash's lease and saved state, which nothing reads any more.
   const removed =
-    from === 'hashing' && to !== 'hashing'
-      ? [...remove, 'gsi1pk', 'gsi1sk', 'lease_owner', 'lease_until', 'hash_state']
-      : remove;
+    from === 'hashing' && to !== 'hashing' ? [...remove, 'gsi1pk', 'gsi1sk', 'lease_owner', 'lease_until', 'hash_state'] : remove;
   if (to === 'hashing') {
     names['#gpk'] = 'gsi1pk';
     names['#gsk'] = 'gsi1sk';
@@ -97,8 +87,21 @@ export async function claimHashing(id: string, owner: string, untilMs: number, n
         Key: keys.upload(id),
         UpdateExpression: 'SET #owner = :owner, #until = :until, #since = :since ADD #runs :one',
         ConditionExpression: '#state = :hashing AND (attribute_not_exists(#until) OR #until < :now OR #owner = :owner)',
-        ExpressionAttributeNames: { '#owner': 'lease_owner', '#until': 'lease_until', '#since': 'gsi1sk', '#runs': 'hash_runs', '#state': 'state' },
-        ExpressionAttributeValues: { ':owner': owner, ':until': untilMs, ':since': sortableMs(nowMs), ':one': 1, ':hashing': 'hashing', ':now': nowMs },
+        ExpressionAttributeNames: {
+          '#owner': 'lease_owner',
+          '#until': 'lease_until',
+          '#since': 'gsi1sk',
+          '#runs': 'hash_runs',
+          '#state': 'state',
+        },
+        ExpressionAttributeValues: {
+          ':owner': owner,
+          ':until': untilMs,
+          ':since': sortableMs(nowMs),
+          ':one': 1,
+          ':hashing': 'hashing',
+          ':now': nowMs,
+        },
         ReturnValues: 'ALL_NEW',
       }),
     );
@@ -126,7 +129,12 @@ export interface Progress {
  */
 export async function saveProgress(id: string, owner: string, progress: Progress, nowMs = Date.now()): Promise<boolean> {
   const names: Record<string, string> = { '#state': 'state', '#owner': 'lease_owner', '#offset': 'hash_offset', '#since': 'gsi1sk' };
-  const values: Record<string, unknown> = { ':hashing': 'hashing', ':owner': owner, ':offset': progress.offset, ':since': sortableMs(nowMs) };
+  const values: Record<string, unknown> = {
+    ':hashing': 'hashing',
+    ':owner': owner,
+    ':offset': progress.offset,
+    ':since': sortableMs(nowMs),
+  };
   const sets = ['#offset = :offset', '#since = :since'];
   // Progress: the re-drives counted so far were answered; a session fails only after several in a row that changed nothing.
   names['#redrives'] = 'redrives';

@@ -74,9 +74,7 @@ export function choosePartSize(size: number, requested: number | undefined): num
   const floor = Math.max(MIN_PART_SIZE, Math.ceil(size / MAX_PARTS));
   if (requested !== undefined) {
     if (requested < floor) {
-      throw invalid(
-        `part_size ${requested} is too small: it must be at least ${floor} bytes (5 MiB, and size / ${MAX_PARTS} parts)`,
-      );
+      throw invalid(`part_size ${requested} is too small: it must be at least ${floor} bytes (5 MiB, and size / ${MAX_PARTS} parts)`);
     }
     if (requested > MAX_PART_SIZE) throw invalid(`part_size must be at most ${MAX_PART_SIZE} bytes (5 GiB)`);
     return requested;
