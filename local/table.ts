@@ -12,7 +12,6 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { hostname } from 'node:os';
 import { defaultImageItems } from '../functions/core/db/default-image.js';
 import { TABLE_SCHEMA } from '../functions/core/db/schema.js';
 import { newUid } from '../functions/core/ids.js';
@@ -70,7 +69,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
  * DefaultImage (or another image of that name) is left as it is.
  */
 export async function createDefaultImage(client: DynamoDBClient, tableName: string): Promise<void> {
-  const { image, name } = defaultImageItems(newUid(), Date.now() / 1000, 'install', hostname());
+  const { image, name } = defaultImageItems(newUid(), Date.now() / 1000, 'install', 'local');
   const free = 'attribute_not_exists(pk)';
   try {
     await DynamoDBDocumentClient.from(client).send(
