@@ -75,7 +75,16 @@ export const uploadSession = z.strictObject({
   part_count: z.number(),
   fmt: z.string(),
   sha1: z.nullable(z.string()),
-  hashed: z.optional(z.number()),
+  hashed: z.optional(z.number().check(z.meta({ description: 'While hashing: bytes of `size` the service has hashed so far.' }))),
+  stale: z.optional(
+    z.boolean().check(
+      z.meta({
+        description: 'While hashing: nothing has moved for longer than one hasher run plus a margin; the sweeper drives it again.',
+      }),
+    ),
+  ),
+  redrives: z.optional(z.number().check(z.meta({ description: 'Re-drives so far without progress.' }))),
+  max_redrives: z.optional(z.number().check(z.meta({ description: 'Re-drives without progress after which the session fails.' }))),
   parts_done: z.optional(z.array(z.strictObject({ part_number: z.number(), size: z.number(), etag: z.string() }))),
   parts: z.optional(z.array(z.strictObject({ part_number: z.number(), url: z.string() }))),
   expires: z.optional(epochSeconds),
@@ -105,7 +114,18 @@ export const typeChecks: [
   (a: z.output<typeof imageRecord>) => ImageRecord,
   Both<z.output<typeof contentEntry>, ContentEntry>,
   Both<z.output<typeof uploadSession>, SessionView>,
+  // Optional fields pass Both either way: the keys must be the same too, so a field the core adds is described.
+  SameKeys<z.output<typeof uploadSession>, SessionView>,
   Both<z.output<typeof downloadLink>, DownloadLink>,
-] = [[(a) => a, (b) => b], (a) => a, [(a) => a, (b) => b], [(a) => a, (b) => b], [(a) => a, (b) => b]];
+  SameKeys<z.output<typeof downloadLink>, DownloadLink>,
+] = [
+  [(a) => a, (b) => b],
+  (a) => a,
+  [(a) => a, (b) => b],
+  [(a) => a, (b) => b],
+  [(a) => a, (b) => b],
+  [(a) => a, (b) => b],
+  [(a) => a, (b) => b],
+];
 
 export const uidData = uid;
