@@ -698,7 +698,11 @@ function UploadPanel({ api, image, onDone }: { api: Api; image: string; onDone: 
       {progress && (
         <div aria-live="polite">
           {progress.phase === 'checking' ? (
-            <progress aria-label="Check progress" />
+            progress.hashed === undefined ? (
+              <progress aria-label="Check progress" />
+            ) : (
+              <progress aria-label="Check progress" max={progress.total} value={progress.hashed} />
+            )
           ) : (
             <progress aria-label="Upload progress" max={progress.total} value={progress.sent} />
           )}
@@ -706,7 +710,8 @@ function UploadPanel({ api, image, onDone }: { api: Api; image: string; onDone: 
             {PHASE[progress.phase]}
             {progress.phase === 'uploading' &&
               ` ${bytes(progress.sent)} of ${bytes(progress.total)}, ${bytes(progress.rate)}/s, ${duration(progress.eta)} left`}
-            {progress.phase === 'checking' && ` ${duration((now - checkStart) / 1000)} so far`}
+            {progress.phase === 'checking' &&
+              `${progress.hashed !== undefined ? ` ${bytes(progress.hashed)} of ${bytes(progress.total)} hashed,` : ''} ${duration((now - checkStart) / 1000)} so far`}
             {progress.resumedParts > 0 && ` (resumed: ${progress.resumedParts} of ${progress.partCount} parts were already uploaded)`}
           </p>
           {progress.phase === 'ready' && (

@@ -24,6 +24,8 @@ export interface Progress {
   resumedParts: number;
   partCount: number;
   state?: string;
+  /** While the service checks: bytes of `total` it has hashed so far. */
+  hashed?: number;
   sha1?: string;
   reason?: string;
 }
@@ -276,7 +278,7 @@ export class Upload {
         this.emit({ phase: 'failed', state: data.state, reason: data.reason ?? `the upload is ${data.state}` });
         return this.progress;
       }
-      this.emit({ state: data.state });
+      this.emit({ state: data.state, ...(data.hashed !== undefined ? { hashed: data.hashed } : {}) });
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
