@@ -28,8 +28,10 @@ function sitePath(method: string, pathname: string): string | undefined {
 
 /** Answers console requests; false for everything else (the API's). */
 export async function serveConsole(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const path = sitePath(req.method ?? 'GET', url.pathname);
+  // Only an origin-form target names a site file; anything else is the API's to refuse (local/gateway.ts).
+  const target = req.url ?? '/';
+  if (!target.startsWith('/')) return false;
+  const path = sitePath(req.method ?? 'GET', target.split('?', 1)[0] ?? '/');
   if (path === undefined) return false;
   if (path === 'reference') {
     res.writeHead(301, { location: '/reference/' }).end();

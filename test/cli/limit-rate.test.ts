@@ -36,7 +36,7 @@ describe('--limit-rate', () => {
     await writeFile(file, randomBytes(SIZE));
     const sha1 = await sha1OfFile(file);
 
-    const up = await timed(['--json', 'upload', image.name, file, '--part-size', '5M', '-c', '3', '--limit-rate', '3M']);
+    const up = await timed(['--json', 'upload', image.name, file, '--part-size', '5M', '-c', '3', '--limit-rate', '3M', '--fmt', 'raw']);
     expect(up.result['state']).toBe('ready');
     const upRate = SIZE / Number(up.result['transfer_seconds']);
     expect(Math.abs(upRate - RATE) / RATE, `upload at ${upRate} B/s`).toBeLessThan(0.1);
