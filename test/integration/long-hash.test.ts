@@ -63,7 +63,7 @@ const createImage = () => api<string>('POST', '/images', { name: `long-${process
  * its part number (so no two parts are equal), two at a time; returns the sha1.
  */
 async function upload(image: string, parts: number, partSize: number): Promise<{ session: SessionView; sha1: string }> {
-  const session = await api<SessionView>('PUT', `/image/${image}/content`, { size: parts * partSize, part_size: partSize });
+  const session = await api<SessionView>('PUT', `/image/${image}/content`, { size: parts * partSize, part_size: partSize, fmt: 'raw' });
   const urls = session.parts ?? [];
   expect(urls).toHaveLength(parts);
   // One buffer per sender, stamped with the part number before each send; the sha1 is taken in part order.
