@@ -211,6 +211,7 @@ describe('content', () => {
       });
     });
     await page.getByLabel('Content file').setInputFiles(path);
+    await page.getByLabel('Format (optional)').fill('raw');
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await twoParts;
     expect(held.length).toBeGreaterThan(0);
@@ -222,6 +223,7 @@ describe('content', () => {
     const puts: string[] = [];
     page.on('request', (r) => r.method() === 'PUT' && r.url().startsWith(stack().s3Endpoint) && puts.push(r.url()));
     await page.getByLabel('Content file').setInputFiles(path);
+    await page.getByLabel('Format (optional)').fill('raw');
     await page.getByRole('button', { name: 'Upload', exact: true }).click();
     await exactText(page.getByLabel('sha1'), sha1(data), 60_000);
     await text(page.getByRole('status'), 'resumed: 2 of 4 parts');
