@@ -92,11 +92,14 @@ export function addNagSuppressions(stack: NagScope): void {
     );
   }
 
-  if (stack.console) addConsoleSuppressions(stack, ack);
+  if (stack.console) addConsoleSuppressions(stack, stack.console, ack);
 }
 
-function addConsoleSuppressions(stack: NagScope, ack: (scope: IConstruct, id: string, reason: string) => void): void {
-  const site = stack.console!;
+function addConsoleSuppressions(
+  stack: NagScope,
+  site: NonNullable<NagScope['console']>,
+  ack: (scope: IConstruct, id: string, reason: string) => void,
+): void {
   const distribution = site.distribution;
   ack(distribution, 'CFR1', 'The console serves administrators wherever they are; access is decided by sign-in, not by country.');
   ack(

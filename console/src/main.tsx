@@ -810,9 +810,12 @@ function App({ config }: { config: ConsoleConfig }) {
   );
 }
 
-loadConfig().then(
-  (config) => render(<App config={config} />, document.getElementById('app')!),
-  (e: Error) => {
-    document.getElementById('app')!.textContent = `The console cannot start: ${e.message}`;
-  },
-);
+const root = document.getElementById('app');
+if (root) {
+  loadConfig().then(
+    (config) => render(<App config={config} />, root),
+    (e: Error) => {
+      root.textContent = `The console cannot start: ${e.message}`;
+    },
+  );
+}

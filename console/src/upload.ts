@@ -176,11 +176,16 @@ export class Upload {
     return url;
   }
 
+  private started(): UploadSession {
+    if (!this.session) throw new Error('the upload has not started');
+    return this.session;
+  }
+
   /** One GET of the session at a time: it hands out up to 1000 URLs for missing parts. */
   private refresh(): Promise<void> {
     this.refreshing ??= (async () => {
       try {
-        const { data } = await this.api.get<UploadSession>(`/image/${enc(this.image)}/content/upload/${enc(this.session!.upload_id)}`);
+        const { data } = await this.api.get<UploadSession>(`/image/${enc(this.image)}/content/upload/${enc(this.started().upload_id)}`);
         if (data.state !== 'uploading') throw new Error(`the upload is ${data.state}${data.reason ? `: ${data.reason}` : ''}`);
         for (const part of data.parts ?? []) this.urls.set(part.part_number, part.url);
         if (data.expires !== undefined) this.urlsExpire = data.expires;
@@ -192,7 +197,7 @@ export class Upload {
   }
 
   private async worker(queue: number[]): Promise<void> {
-    const session = this.session!;
+    const session = this.started();
     for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
       this.check();
       const start = (n - 1) * session.part_size;

@@ -131,7 +131,10 @@ describe('part URL renewal', () => {
     // 12.5 MiB at 512 KiB/s: about 25 s, longer than a token lives.
     await writeFile(file, randomBytes(12 * MIB + MIB / 2));
     const sha1 = await sha1OfFile(file);
-    const up = expectCode(await run(['upload', name, file, '--part-size', '5M', '-c', '1', '--limit-rate', '512k', '-v', '--fmt', 'raw']), 0);
+    const up = expectCode(
+      await run(['upload', name, file, '--part-size', '5M', '-c', '1', '--limit-rate', '512k', '-v', '--fmt', 'raw']),
+      0,
+    );
     expect(up.stdout).toContain(`sha1:${sha1} checked by the service`);
 
     const lines = up.stderr.split('\n');
