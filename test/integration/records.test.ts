@@ -119,6 +119,8 @@ describe('PATCH /image/{id}', () => {
     expect((await call('GET', `/image/${name}`)).status).toBe(404);
     const reuse = await createImage({ name });
     expect(reuse.uid).not.toBe(uid);
+    // The name now means the new image, though the service met it as the old one's.
+    expect((await call<Record_>('GET', `/image/${name}`)).body.data?.uid).toBe(reuse.uid);
   });
 
   it('refuses a rename onto a taken name with 409 and keeps both images as they were', async () => {

@@ -15,10 +15,39 @@ import * as repo from './repository.js';
 export async function findImage(given: string): Promise<ImageItem | undefined> {
   // No name is 32 hex digits (names that look like UIDs are refused), so a UID in upper case is still a UID.
   const id = asUid(given) ?? given;
+  if (isUid(id)) return repo.getImageItem(id);
   // Anything that is neither a UID nor a possible name names no image: no read needed.
-  if (!isUid(id) && !(id.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(id))) return undefined;
-  const uid = isUid(id) ? id : await repo.getUidByName(id);
-  return uid === undefined ? undefined : repo.getImageItem(uid);
+  if (!(id.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(id))) return undefined;
+  return findByName(id);
+}
+
+/**
+ * A warm function remembers which UID a name led to, so that a boot storm
+ * asking for one image by name costs one read per request, not two. The
+ * remembered UID is only a guess: its record, read consistently, must carry
+ * the name. Names are unique (the NAME# guard is written in the same
+ * transaction as the record's name), so a record that has the name now is
+ * the image the name means now, exactly as a fresh NAME# read would say.
+ */
+const knownNames = new Map<string, string>();
+const KNOWN_NAMES_MAX = 1024;
+
+async function findByName(name: string): Promise<ImageItem | undefined> {
+  const guess = knownNames.get(name);
+  if (guess !== undefined) {
+    const item = await repo.getImageItem(guess);
+    if (item?.name === name) return item;
+    knownNames.delete(name);
+  }
+  const uid = await repo.getUidByName(name);
+  if (uid === undefined) return undefined;
+  const item = await repo.getImageItem(uid);
+  if (item?.name === name) {
+    // Oldest first out: a Map iterates in insertion order.
+    if (knownNames.size >= KNOWN_NAMES_MAX) knownNames.delete(knownNames.keys().next().value as string);
+    knownNames.set(name, uid);
+  }
+  return item;
 }
 
 export async function getImage(id: string): Promise<ImageItem> {
