@@ -4,6 +4,4 @@ Scalar.createApiReference('#reference', {
   withDefaultFonts: false,
   hideClientButton: true,
   telemetry: false,
-  agent: { disabled: true },
-  mcp: { disabled: true },
 });

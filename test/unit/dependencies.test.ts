@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
+import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../infra/bundling.js';
 
@@ -51,6 +52,7 @@ function importedPackages(): Map<string, string[]> {
 }
 
 const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  engines: { node: string };
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
 };
@@ -75,5 +77,27 @@ describe('package.json', () => {
   it('patches no dependency (no patch-package, no patches/)', () => {
     expect(declared.has('patch-package')).toBe(false);
     expect(readdirSync(REPO_ROOT)).not.toContain('patches');
+  });
+});
+
+describe('the Node.js versions package.json names in engines', () => {
+  const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { version?: string; engines?: { node?: string } | string[] }>;
+  };
+  const lowest = semver.minVersion(manifest.engines.node);
+
+  it('include the one running the tests', () => {
+    expect(semver.satisfies(process.version, manifest.engines.node)).toBe(true);
+  });
+
+  it('are accepted by every installed package, down to the lowest (npm ci --engine-strict would agree)', () => {
+    expect(lowest).not.toBeNull();
+    const refusing = Object.entries(lock.packages).flatMap(([path, entry]) => {
+      const range = Array.isArray(entry.engines) ? undefined : entry.engines?.node;
+      if (!path || !range || !lowest) return [];
+      const fits = [lowest.version, process.version].every((version) => semver.satisfies(version, range));
+      return fits ? [] : [`${path.replace(/^.*node_modules\//, '')}@${entry.version} wants node ${range}`];
+    });
+    expect(refusing).toEqual([]);
   });
 });
