@@ -2,8 +2,10 @@
  * Tokens for the local stack: an ES256 key pair generated on first start and
  * kept in the data directory, JWTs shaped like Cognito access tokens
  * (`username`, `cognito:groups`), and their verification as API Gateway's JWT
- * authorizer does it: signature, issuer, audience, an `exp` that is present
- * and not past, an `iat` that is present and not in the future, and `nbf`.
+ * authorizer does it: signature, issuer, audience (`aud`, or `client_id` for
+ * a token without `aud`, as Cognito's access tokens are), an `exp` that is
+ * present and not past, an `iat` that is present and not in the future, and
+ * `nbf`.
  */
 import type { webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -78,13 +80,21 @@ export async function verifyToken(keys: SigningKeys, token: string): Promise<JWT
   try {
     ({ payload } = await jwtVerify(token, keys.publicKey, {
       issuer: LOCAL_ISSUER,
-      audience: LOCAL_AUDIENCE,
       algorithms: [ALG],
       // A token without an expiry would be valid forever; one without iat has no age to check.
       requiredClaims: ['exp', 'iat'],
     }));
   } catch (error) {
     throw new TokenRejected(reasonFor(error));
+  }
+  // The authorizer takes the audience from `aud`, or from `client_id` when there is no `aud`.
+  const audience = payload.aud ?? payload['client_id'];
+  if (!(Array.isArray(audience) ? audience : [audience]).includes(LOCAL_AUDIENCE)) {
+    throw new TokenRejected(
+      audience === undefined
+        ? 'the token has no "aud" claim; get a new one'
+        : `the token is not for this service (its audience is not "${LOCAL_AUDIENCE}")`,
+    );
   }
   // jose checks iat against the clock only with maxTokenAge; the JWT authorizer always does.
   if (typeof payload.iat === 'number' && payload.iat > Math.floor(Date.now() / 1000)) {
