@@ -24,17 +24,26 @@ export interface Answer<T> {
 export class Api {
   constructor(
     private readonly base: string,
-    private readonly token: string,
+    /** The token for each call (auth.ts renews it shortly before it expires). */
+    private readonly token: () => Promise<string>,
     private readonly onUnauthorized: (reason: string) => void,
   ) {}
 
   async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer<T>> {
+    let token: string;
+    try {
+      token = await this.token();
+    } catch (error) {
+      const reason = (error as Error).message;
+      this.onUnauthorized(reason);
+      throw new ApiError(401, reason);
+    }
     let res: Response;
     try {
       res = await fetch(this.base + path, {
         method,
         headers: {
-          authorization: `Bearer ${this.token}`,
+          authorization: `Bearer ${token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...headers,
         },

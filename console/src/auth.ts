@@ -1,13 +1,21 @@
 /**
- * Sign-in. The token lives in sessionStorage: per tab, gone with the tab,
- * never sent by the browser on its own (unlike a cookie) and readable only
- * by this origin's scripts. On AWS, Cognito's hosted UI with the
- * authorization-code flow and PKCE (a public client: no secret in the page).
+ * Sign-in. Tokens live in sessionStorage: per tab, gone with the tab, never
+ * sent by the browser on its own (unlike a cookie) and readable only by this
+ * origin's scripts. On AWS, Cognito's hosted UI with the authorization-code
+ * flow and PKCE (a public client: no secret in the page). The API gets the
+ * access token, the token meant for resource servers: it carries `username`
+ * and `cognito:groups`, and API Gateway matches its `client_id` against the
+ * authorizer's audience (docs/deploy.md). Shortly before it expires, the
+ * refresh token gets a new one; signing out revokes the refresh token and
+ * ends the hosted UI's session (/logout).
  */
 import type { CognitoAuth, ConsoleConfig } from './config.js';
 
 const TOKEN = 'image-service.token';
+const REFRESH = 'image-service.refresh';
 const PKCE = 'image-service.pkce';
+/** Renewed this long before it expires, so that no call carries a token that lapses on its way. */
+const RENEW_MARGIN_S = 60;
 
 export interface Session {
   token: string;
@@ -44,33 +52,107 @@ export function sessionOf(token: string, config: ConsoleConfig): Session {
   };
 }
 
+/** What the console keeps after a sign-in. */
+export interface Tokens {
+  token: string;
+  /** Cognito only: trades for a new access token at the token endpoint. */
+  refresh?: string;
+}
+
+export function keepTokens(tokens: Tokens): void {
+  sessionStorage.setItem(TOKEN, tokens.token);
+  if (tokens.refresh) sessionStorage.setItem(REFRESH, tokens.refresh);
+  else sessionStorage.removeItem(REFRESH);
+}
+
+export function forgetTokens(): void {
+  for (const key of [TOKEN, REFRESH, PKCE]) sessionStorage.removeItem(key);
+}
+
+/** The signed-in session of this tab; an expired token still counts while a refresh token can renew it. */
 export function storedSession(config: ConsoleConfig): Session | undefined {
   const token = sessionStorage.getItem(TOKEN);
   if (!token) return undefined;
   try {
     const session = sessionOf(token, config);
-    if (session.expires !== undefined && session.expires * 1000 < Date.now()) throw new Error('expired');
+    const renewable = config.auth.kind === 'cognito' && sessionStorage.getItem(REFRESH) !== null;
+    if (!renewable && session.expires !== undefined && session.expires * 1000 < Date.now()) throw new Error('expired');
     return session;
   } catch {
-    sessionStorage.removeItem(TOKEN);
+    forgetTokens();
     return undefined;
   }
 }
 
-export function keepToken(token: string): void {
-  sessionStorage.setItem(TOKEN, token);
+/** A renewal under way: parallel calls (upload parts) share it rather than spend the refresh token several times. */
+let renewing: Promise<string> | undefined;
+
+/** The token for the next API call, renewed first when it is about to expire and a refresh token is kept. */
+export async function currentToken(config: ConsoleConfig): Promise<string> {
+  const token = sessionStorage.getItem(TOKEN);
+  if (!token) throw new Error('signed out in another window; sign in again');
+  const refresh = sessionStorage.getItem(REFRESH);
+  if (config.auth.kind !== 'cognito' || !refresh) return token;
+  const { expires } = sessionOf(token, config);
+  if (expires === undefined || expires - RENEW_MARGIN_S > Date.now() / 1000) return token;
+  const auth = config.auth;
+  renewing ??= renew(auth, refresh).finally(() => {
+    renewing = undefined;
+  });
+  return renewing;
 }
 
-export function signOut(config: ConsoleConfig): void {
-  sessionStorage.removeItem(TOKEN);
-  if (config.auth.kind === 'cognito') {
-    const url = new URL('/logout', config.auth.domain);
-    url.searchParams.set('client_id', config.auth.clientId);
-    url.searchParams.set('logout_uri', redirectUri());
-    location.assign(url.toString());
+async function renew(auth: CognitoAuth, refresh: string): Promise<string> {
+  const body = await tokenRequest(auth, { grant_type: 'refresh_token', client_id: auth.clientId, refresh_token: refresh }).catch(
+    (error: Error) => {
+      forgetTokens();
+      throw new Error(`the session has ended (${error.message}); sign in again`);
+    },
+  );
+  // Cognito keeps the refresh token as it is; a provider that rotates it sends the new one.
+  keepTokens({ token: body.access_token, refresh: body.refresh_token ?? refresh });
+  return body.access_token;
+}
+
+interface TokenAnswer {
+  access_token: string;
+  refresh_token?: string;
+}
+
+async function tokenRequest(auth: CognitoAuth, form: Record<string, string>): Promise<TokenAnswer> {
+  const res = await fetch(new URL('/oauth2/token', auth.domain), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+  });
+  const body = (await res.json().catch(() => ({}))) as Partial<TokenAnswer> & { error?: string; error_description?: string };
+  if (!res.ok || typeof body.access_token !== 'string') {
+    throw new Error(body.error_description ?? body.error ?? `the token endpoint answered ${res.status}`);
   }
+  return { access_token: body.access_token, ...(typeof body.refresh_token === 'string' ? { refresh_token: body.refresh_token } : {}) };
 }
 
+/** Forgets the tokens; with Cognito, also revokes the refresh token and leaves through the hosted UI's /logout. */
+export async function signOut(config: ConsoleConfig): Promise<void> {
+  const refresh = sessionStorage.getItem(REFRESH);
+  forgetTokens();
+  if (config.auth.kind !== 'cognito') return;
+  const auth = config.auth;
+  if (refresh) {
+    // Revoked, it mints no more access tokens even if a copy of it survives (the app client enables revocation).
+    await fetch(new URL('/oauth2/revoke', auth.domain), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: refresh, client_id: auth.clientId }),
+    }).catch(() => undefined);
+  }
+  const url = new URL('/logout', auth.domain);
+  url.searchParams.set('client_id', auth.clientId);
+  url.searchParams.set('logout_uri', redirectUri());
+  location.assign(url.toString());
+}
+
+/** The console's own address: the callback and sign-out URL registered with the app client. */
 const redirectUri = (): string => new URL('./', location.href).toString().replace(/[?#].*$/, '');
 
 const base64url = (bytes: Uint8Array): string =>
@@ -99,28 +181,25 @@ export async function startCognitoSignIn(auth: CognitoAuth): Promise<void> {
 }
 
 /** On the way back from the hosted UI: trades `?code=` for tokens. Undefined when this is no such return. */
-export async function finishCognitoSignIn(auth: CognitoAuth): Promise<string | undefined> {
+export async function finishCognitoSignIn(auth: CognitoAuth): Promise<Tokens | undefined> {
   const params = new URLSearchParams(location.search);
   const code = params.get('code');
-  if (!code) return undefined;
+  const error = params.get('error');
+  if (!code && !error) return undefined;
   history.replaceState(null, '', redirectUri() + location.hash);
   const saved = JSON.parse(sessionStorage.getItem(PKCE) ?? '{}') as { verifier?: string; state?: string };
   sessionStorage.removeItem(PKCE);
-  if (!saved.verifier || saved.state !== params.get('state'))
+  if (error) throw new Error(`sign-in failed: ${params.get('error_description') ?? error}`);
+  if (!code || !saved.verifier || saved.state !== params.get('state'))
     throw new Error('the sign-in answer does not match the request; sign in again');
-  const res = await fetch(new URL('/oauth2/token', auth.domain), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      client_id: auth.clientId,
-      code,
-      redirect_uri: redirectUri(),
-      code_verifier: saved.verifier,
-    }),
+  const body = await tokenRequest(auth, {
+    grant_type: 'authorization_code',
+    client_id: auth.clientId,
+    code,
+    redirect_uri: redirectUri(),
+    code_verifier: saved.verifier,
+  }).catch((e: Error) => {
+    throw new Error(`sign-in failed: ${e.message}`);
   });
-  const body = (await res.json()) as { id_token?: string; error?: string };
-  if (!res.ok || !body.id_token) throw new Error(`sign-in failed: ${body.error ?? res.status}`);
-  // The ID token carries the user name and groups the API reads.
-  return body.id_token;
+  return { token: body.access_token, ...(body.refresh_token ? { refresh: body.refresh_token } : {}) };
 }

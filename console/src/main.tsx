@@ -1,9 +1,19 @@
 /** The web console: image records and their content, over the same API as curl and imgctl. */
 import { render } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Api, ApiError, type ContentInfo, enc, type Image } from './api.js';
-import { finishCognitoSignIn, keepToken, type Session, sessionOf, signOut, startCognitoSignIn, storedSession } from './auth.js';
-import { type ConsoleConfig, loadConfig } from './config.js';
+import {
+  currentToken,
+  finishCognitoSignIn,
+  forgetTokens,
+  keepTokens,
+  type Session,
+  sessionOf,
+  signOut,
+  startCognitoSignIn,
+  storedSession,
+} from './auth.js';
+import { type ConsoleConfig, parseConfig } from './config.js';
 import { type Progress, savedUpload, Upload } from './upload.js';
 
 /* Formatting */
@@ -745,29 +755,41 @@ function App({ config }: { config: ConsoleConfig }) {
   useEffect(() => {
     if (config.auth.kind !== 'cognito' || session) return;
     finishCognitoSignIn(config.auth).then(
-      (token) => {
-        if (!token) return;
-        keepToken(token);
-        setSession(sessionOf(token, config));
+      (tokens) => {
+        if (!tokens) return;
+        keepTokens(tokens);
+        setNote(undefined);
+        setSession(sessionOf(tokens.token, config));
       },
       (e: Error) => setNote(e.message),
     );
   }, [config, session]);
 
-  const api = useRef<Api | null>(null);
-  if (session && (!api.current || (api.current as unknown as { token: string }).token !== session.token)) {
-    api.current = new Api(config.api, session.token, (reason) => {
-      sessionStorage.clear();
-      setNote(`Signed out: ${reason}`);
-      setSession(undefined);
-    });
-  }
+  // One client per sign-in; it asks auth.ts for the token at every call, so a renewed token is used at once.
+  const api = useMemo(
+    () =>
+      session &&
+      new Api(
+        config.api,
+        () => currentToken(config),
+        (reason) => {
+          forgetTokens();
+          setNote(`Signed out: ${reason}`);
+          setSession(undefined);
+        },
+      ),
+    [config, session],
+  );
 
   const onToken = async (token: string) => {
     const s = sessionOf(token, config);
     // Ask the API once, so a wrong token is refused here with its reason.
-    await new Api(config.api, token, () => undefined).get('/images?limit=1');
-    keepToken(token);
+    await new Api(
+      config.api,
+      async () => token,
+      () => undefined,
+    ).get('/images?limit=1');
+    keepTokens({ token });
     setNote(undefined);
     setSession(s);
   };
@@ -787,9 +809,8 @@ function App({ config }: { config: ConsoleConfig }) {
             <button
               type="button"
               onClick={() => {
-                signOut(config);
                 setSession(undefined);
-                api.current = null;
+                void signOut(config);
               }}
             >
               Sign out
@@ -797,17 +818,23 @@ function App({ config }: { config: ConsoleConfig }) {
           </>
         )}
       </header>
-      {!session || !api.current ? (
+      {!session || !api ? (
         <SignIn config={config} onToken={onToken} note={note} />
       ) : route.view === 'image' ? (
-        <ImageView key={route.id} api={api.current} admin={session.admin} id={route.id} />
+        <ImageView key={route.id} api={api} admin={session.admin} id={route.id} />
       ) : route.view === 'new' && session.admin ? (
-        <NewImage api={api.current} />
+        <NewImage api={api} />
       ) : (
-        <ImageList api={api.current} admin={session.admin} />
+        <ImageList api={api} admin={session.admin} />
       )}
     </>
   );
+}
+
+async function loadConfig(): Promise<ConsoleConfig> {
+  const res = await fetch('config.json', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`config.json: ${res.status}`);
+  return parseConfig(await res.json());
 }
 
 const root = document.getElementById('app');

@@ -1,13 +1,18 @@
 /** The deployed console: private bucket behind CloudFront (OAC), the API on the same origin, Cognito hosted UI. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { parseConfig } from '../../console/src/config.js';
 import type { ImageServiceStack } from '../../infra/image-service-stack.js';
 import { buildStack, logicalId } from './helpers.js';
 
 let template: Template;
 let stack: ImageServiceStack;
+let app: App;
 beforeAll(() => {
-  ({ template, stack } = buildStack());
+  ({ template, stack, app } = buildStack());
 });
 
 type Behavior = Record<string, unknown>;
@@ -72,6 +77,38 @@ describe('console site', () => {
     const markers = JSON.stringify(props['SourceMarkers']);
     expect(markers).toContain(logicalId(stack.console!.client!));
     expect(props['DistributionPaths']).toEqual(['/*']);
+  });
+
+  it('writes a config.json that the page reads as Cognito sign-in on the hosted UI domain, with the console client', () => {
+    const props = Object.values(template.findResources('Custom::CDKBucketDeployment'))[0]!.Properties as {
+      SourceObjectKeys: string[];
+      SourceMarkers: Record<string, { Ref: string }>[];
+    };
+    // Source.jsonData stages the file with markers for the deploy-time values, which the deployment fills in.
+    const index = props.SourceMarkers.findIndex((markers) => Object.keys(markers).length > 0);
+    const file = join(app.synth().directory, `asset.${props.SourceObjectKeys[index]!.replace(/\.zip$/, '')}`, 'config.json');
+    const deployed: Record<string, string> = {
+      [logicalId(stack.console!.domain!)]: 'image-service-123456789012',
+      'AWS::Region': 'eu-west-1',
+      [logicalId(stack.console!.client!)]: 'consoleclientid',
+    };
+    let text = readFileSync(file, 'utf8');
+    for (const [marker, value] of Object.entries(props.SourceMarkers[index]!)) {
+      expect(deployed, `marker for ${value.Ref}`).toHaveProperty([value.Ref]);
+      text = text.replaceAll(marker, deployed[value.Ref]!);
+    }
+    expect(parseConfig(JSON.parse(text))).toEqual({
+      api: '/api/v1',
+      auth: {
+        kind: 'cognito',
+        domain: 'https://image-service-123456789012.auth.eu-west-1.amazoncognito.com',
+        clientId: 'consoleclientid',
+        scopes: ['openid', 'profile', 'email'],
+      },
+      groupsClaim: 'cognito:groups',
+      adminGroup: 'admins',
+      userClaim: 'username',
+    });
   });
 
   it('with an external OIDC issuer, asks for a pasted token instead', () => {
