@@ -32,6 +32,16 @@ import { Construct } from 'constructs';
 import { API_BASE } from '../../functions/routes.js';
 import type { ServiceConfig } from '../config.js';
 
+/**
+ * The pages' Content-Security-Policy: parts go to and downloads come from S3
+ * presigned URLs; Cognito's token and revocation endpoints on sign-in and
+ * sign-out. test/browser/console.test.ts runs the console and the reference
+ * page under it.
+ */
+export const CONSOLE_CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; " +
+  "connect-src 'self' https://*.amazonaws.com https://*.amazoncognito.com; frame-ancestors 'none'; base-uri 'self'";
+
 export interface ConsoleSiteProps {
   readonly config: ServiceConfig;
   readonly httpApi: IHttpApi;
@@ -71,13 +81,7 @@ export class ConsoleSite extends Construct {
     const headers = new ResponseHeadersPolicy(this, 'Headers', {
       comment: `${config.serviceName}: console security headers`,
       securityHeadersBehavior: {
-        contentSecurityPolicy: {
-          // Parts go to and downloads come from S3 presigned URLs; Cognito's token endpoint on sign-in.
-          contentSecurityPolicy:
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; " +
-            `connect-src 'self' https://*.amazonaws.com https://*.amazoncognito.com; frame-ancestors 'none'; base-uri 'self'`,
-          override: true,
-        },
+        contentSecurityPolicy: { contentSecurityPolicy: CONSOLE_CSP, override: true },
         contentTypeOptions: { override: true },
         frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
         referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: true },

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_CSP } from '../../infra/constructs/console-site.js';
 import { call, createImage, stack, uniqueName } from '../integration/api.js';
 import { consoleUrl, count, exactText, launch, newPage, signIn, text, visible } from './browser.js';
 
@@ -273,6 +274,26 @@ describe('static files', () => {
     await page.goto(`${consoleUrl()}reference/`);
     await visible(page.getByText('Create an image').first(), 30_000);
     expect(elsewhere).toEqual([]);
+    await context.close();
+  });
+
+  it('runs the reference page and the sign-in page under the deployed Content-Security-Policy', async () => {
+    const { context, page } = await newPage(browser);
+    const origin = new URL(consoleUrl()).origin;
+    // CloudFront adds the header (infra/constructs/console-site.ts); here the test does.
+    await page.route(`${origin}/**`, async (route) => {
+      const res = await route.fetch();
+      await route.fulfill({ response: res, headers: { ...res.headers(), 'content-security-policy': CONSOLE_CSP } });
+    });
+    const refused: string[] = [];
+    page.on('console', (m) => /Content Security Policy/i.test(m.text()) && refused.push(m.text()));
+    page.on('pageerror', (e) => refused.push(e.message));
+    await page.goto(`${consoleUrl()}reference/`);
+    await visible(page.getByText('Create an image').first(), 30_000);
+    await page.goto(consoleUrl());
+    await visible(page.getByLabel('Token'));
+    expect(refused).toEqual([]);
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
     await context.close();
   });
 });
