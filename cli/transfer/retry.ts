@@ -1,8 +1,10 @@
 /**
- * imgctl's one retry loop (exponential backoff with full jitter), a small
- * worker pool and a semaphore. imgctl builds from cli/ alone, so it keeps its
- * own copy of the functions' retry (functions/core/retry.ts).
+ * imgctl's retry (the project's one loop, functions/core/retry.ts, with the
+ * HTTP transfer rule and a log line), a small worker pool and a semaphore.
+ * esbuild bundles that module into imgctl: it imports nothing, so no AWS SDK
+ * or configuration comes with it.
  */
+import { retry } from '../../functions/core/retry.js';
 import { isRetryable } from './http.js';
 
 export interface RetryOptions {
@@ -15,28 +17,24 @@ export interface RetryOptions {
   isRetryable?: (error: unknown) => boolean;
   log?: (line: string) => void;
   what: string;
-  /** Runs before the next attempt (e.g. renew an expired URL). */
+  /** Runs before the wait for the next attempt (e.g. renew an expired URL: it lives far longer than the wait). */
   beforeRetry?: (error: unknown) => Promise<void>;
   /** A wait the failure itself asks for (a Retry-After), instead of the backoff. */
   waitMs?: (error: unknown) => number | undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
-  const base = options.baseMs ?? 500;
-  const retryable = options.isRetryable ?? isRetryable;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn(attempt);
-    } catch (error) {
-      if (attempt >= options.retries || !retryable(error)) throw error;
-      const wait = options.waitMs?.(error) ?? Math.random() * Math.min(options.maxMs ?? 20_000, base * 2 ** attempt);
-      options.log?.(`${options.what}: ${(error as Error).message}; retry ${attempt + 1}/${options.retries} in ${Math.round(wait)} ms`);
-      await sleep(wait);
+export function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  return retry(fn, {
+    retries: options.retries,
+    baseMs: options.baseMs ?? 500,
+    maxMs: options.maxMs ?? 20_000,
+    isRetryable: options.isRetryable ?? isRetryable,
+    waitMs: options.waitMs,
+    onRetry: async (error, n, wait) => {
+      options.log?.(`${options.what}: ${(error as Error).message}; retry ${n}/${options.retries} in ${Math.round(wait)} ms`);
       await options.beforeRetry?.(error);
-    }
-  }
+    },
+  });
 }
 
 /** Runs `work` on every item with at most `concurrency` at a time; the first error stops new work. */

@@ -11,6 +11,8 @@ import { stack } from '../integration/api.js';
 import { ROOT, newHome } from './helpers.js';
 
 const run = promisify(execFile);
+/** The one module outside cli/ that imgctl runs (it imports nothing). */
+const RETRY = 'functions/core/retry.ts';
 
 /** Runs a launcher as a user would, against the stack, with the reader's token. */
 async function launch(bin: string, args: string[], env: Record<string, string> = {}) {
@@ -50,8 +52,8 @@ describe('entry points', () => {
 });
 
 /**
- * The launcher in a copy of the project (its cli/ and package.json; the
- * checkout's node_modules through a symlink), so that the copy's sources can
+ * The launcher in a copy of the project (its cli/, the one module of
+ * functions/ it runs, and package.json; the checkout's node_modules through a symlink), so that the copy's sources can
  * be edited and its bundle rebuilt without touching this checkout's.
  */
 describe('the launcher in a copy of the project', () => {
@@ -69,6 +71,7 @@ describe('the launcher in a copy of the project', () => {
   beforeAll(async () => {
     copy = await mkdtemp(join(tmpdir(), 'imgctl-copy-'));
     await cp(join(ROOT, 'cli'), join(copy, 'cli'), { recursive: true, filter: (src) => !src.startsWith(join(ROOT, 'cli/dist')) });
+    await cp(join(ROOT, RETRY), join(copy, RETRY));
     await cp(join(ROOT, 'package.json'), join(copy, 'package.json'));
     await symlink(join(ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
     bin = join(copy, 'cli/bin/imgctl.js');

@@ -61,6 +61,18 @@ describe('import directions', () => {
     expect(violations('functions/api', ['functions/api/records.ts', 'functions/api/content.ts'])).toEqual([]);
   });
 
+  it('imgctl runs nothing of functions/ but the retry loop, which imports nothing', () => {
+    const valueImports = sources('cli').flatMap((file) => {
+      const text = readFileSync(join(root, file), 'utf8');
+      return [...text.matchAll(/(?:^|\n)\s*import\s+(?!type\b)[^'"]*?from\s+'(\.[^']+)'/g)]
+        .map((m) => relative(root, resolve(root, dirname(file), m[1] ?? '')).replace(/\.js$/, '.ts'))
+        .filter((target) => target.startsWith('functions/'));
+    });
+    expect([...new Set(valueImports)]).toEqual(['functions/core/retry.ts']);
+    expect(importsOf('functions/core/retry.ts')).toEqual([]);
+    expect(readFileSync(join(root, 'functions/core/retry.ts'), 'utf8')).not.toMatch(/\bfrom\s+'/);
+  });
+
   it('cdk-nag suppressions do not import the stack that applies them', () => {
     expect(importsOf('infra/nag.ts')).not.toContain('infra/image-service-stack.ts');
   });

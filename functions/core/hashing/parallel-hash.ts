@@ -1,4 +1,5 @@
 import { HashAbortedError, HashDeadlineError, RangeFetchError, RangeLengthError, type HashCheckpoint } from './errors.js';
+import { retry } from '../retry.js';
 import { splitRanges, type ByteRange } from './ranges.js';
 import { readBody, type BodyReading, type RangeBody } from './read-body.js';
 import { nativeSha1, type Sha1 } from './sha1.js';
@@ -334,7 +335,27 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
       onStats?.(stats);
     }
 
+    /** Fetches a range, retrying failures with backoff (core/retry.ts); the last failure fails the hash. */
     async function attempt(slot: Slot): Promise<void> {
+      try {
+        await retry(() => fetchOnce(slot), {
+          retries,
+          baseMs: backoffMs,
+          maxMs: maxBackoffMs,
+          isRetryable,
+          signal: controller.signal,
+          onRetry: () => {
+            stats.retries++;
+            onStats?.(stats);
+          },
+        });
+      } catch (error) {
+        if (!settled) fail(new RangeFetchError(slot.range.start, slot.range.end, slot.failures, error));
+      }
+    }
+
+    async function fetchOnce(slot: Slot): Promise<void> {
+      if (settled) return;
       const { range } = slot;
       try {
         const body = await fetchRange(range.start + slot.pos, range.end, controller.signal);
@@ -363,14 +384,13 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
           if (range.index === cursor) advance();
           return;
         }
-        await retry(slot, error);
+        dropUnhashed(slot);
+        throw error;
       }
     }
 
-    async function retry(slot: Slot, error: unknown) {
-      const { range } = slot;
-      // Hashed bytes cannot be taken back, so the retry resumes after them;
-      // buffered ones are dropped and fetched again.
+    /** After a failure: hashed bytes cannot be taken back, so a retry resumes after them; buffered ones are fetched again. */
+    function dropUnhashed(slot: Slot) {
       stats.bufferedBytes -= slot.buffered;
       slot.chunks = [];
       slot.buffered = 0;
@@ -379,15 +399,6 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
       slot.paused = false;
       slot.failures++;
       resumeHeld();
-      if (slot.failures > retries || !isRetryable(error)) {
-        fail(new RangeFetchError(range.start, range.end, slot.failures, error));
-        return;
-      }
-      stats.retries++;
-      onStats?.(stats);
-      const delay = Math.min(maxBackoffMs, backoffMs * 2 ** (slot.failures - 1)) * (0.5 + Math.random() / 2);
-      await sleep(delay, controller.signal);
-      if (!settled) await attempt(slot);
     }
 
     /** The hash's state now; every hashed byte is in it, in order from byte 0. */
@@ -451,19 +462,4 @@ async function closeBody(body: RangeBody): Promise<void> {
   } catch {
     // already failing; nothing more to report
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timeout);
-      resolve();
-    };
-    const timeout = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
