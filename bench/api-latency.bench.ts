@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalStack } from '../local/stack.js';
 import { fmt, verdict } from './lib/measure.js';
+import { keys } from '../functions/core/db/schema.js';
 
 const N = 1000;
 const WARMUP = 100;
@@ -42,7 +43,7 @@ try {
 
   const ddb = new DynamoDBClient({});
   const bare = await timeEach(N, async () => {
-    await ddb.send(new GetItemCommand({ TableName: stack.tableName, Key: { pk: { S: `IMAGE#${uid}` } }, ConsistentRead: true }));
+    await ddb.send(new GetItemCommand({ TableName: stack.tableName, Key: { pk: { S: keys.image(uid).pk } }, ConsistentRead: true }));
   });
   const api = await timeEach(N, async () => {
     const res = await fetch(`${stack.apiUrl}/image/${uid}`, { headers });

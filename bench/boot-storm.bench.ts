@@ -19,6 +19,7 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import autocannon from 'autocannon';
 import type { StackChildInfo } from './lib/stack-child.js';
 import { fmt, verdict } from './lib/measure.js';
+import { keys } from '../functions/core/db/schema.js';
 
 const REQUESTS = 1000;
 const IN_FLIGHT = 50;
@@ -166,7 +167,7 @@ async function getItemRequest(
     },
     { step: 'deserialize', name: 'captureSignedRequest' },
   );
-  const command = new GetItemCommand({ TableName: info.tableName, Key: { pk: { S: `IMAGE#${uid}` } }, ConsistentRead: true });
+  const command = new GetItemCommand({ TableName: info.tableName, Key: { pk: { S: keys.image(uid).pk } }, ConsistentRead: true });
   const out = await client.send(command);
   client.middlewareStack.remove('captureSignedRequest');
   if (!out.Item || !captured) throw new Error('GetItem found no image');

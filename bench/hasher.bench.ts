@@ -31,11 +31,12 @@ import type { HashChildMode, HashChildResult } from './lib/hash-child.js';
 import { localS3Client, spawnS3rver, type LocalS3 } from './lib/local-s3.js';
 import { fmt, GiB, mbPerSec, median, MiB, timeCommand, verdict } from './lib/measure.js';
 import { spawnThrottleProxy, type RunningProxy } from './lib/throttle-proxy.js';
+import { contentKey } from '../functions/core/db/schema.js';
 
 const BUCKET = 'bench';
 // The SDK warns in every process that Node 20 support ends; the benchmark's output is not the place.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-const KEY = 'content/bench-object';
+const KEY = contentKey('bench-object');
 
 const envNumber = (name: string, fallback: number) => {
   const raw = process.env[name];

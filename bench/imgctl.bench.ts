@@ -37,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../cli/commands/content.js';
 import { startLocalStack } from '../local/stack.js';
 import { fmt, GiB, MiB, mbPerSec, timeCommand, verdict, type TimedRun } from './lib/measure.js';
+import { contentKey } from '../functions/core/db/schema.js';
 
 const SIZE = GiB;
 const RUNS = 3;
@@ -191,11 +192,14 @@ try {
     download = keepBest(download, await measure(() => imgctl('download', 'BenchImage', target)));
     if (awsOk) {
       await rm(awsTarget, { force: true });
-      awsDown = keepBest(awsDown, await measure(() => aws(`s3://${stack.bucket}/content/${entry.uid}`, awsTarget)));
+      awsDown = keepBest(awsDown, await measure(() => aws(`s3://${stack.bucket}/${contentKey(entry.uid)}`, awsTarget)));
     }
     if (rcloneOk) {
       await rm(rcloneTarget, { force: true });
-      rcloneDown = keepBest(rcloneDown, await measure(() => rcloneDownload(`bench:${stack.bucket}/content/${entry.uid}`, rcloneTarget)));
+      rcloneDown = keepBest(
+        rcloneDown,
+        await measure(() => rcloneDownload(`bench:${stack.bucket}/${contentKey(entry.uid)}`, rcloneTarget)),
+      );
     }
   }
   if (!upload || !download) throw new Error('no runs');

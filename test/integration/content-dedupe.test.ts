@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { call, createImage } from './api.js';
 import { assertInvariants, snapshot } from './invariants.js';
 import { downloadFollowing, expectData, makeContent, sha1Hex, uploadContent, type Session } from './upload-client.js';
+import { contentKey } from '../../functions/core/db/schema.js';
 
 interface Info {
   chksum: string;
@@ -34,7 +35,7 @@ describe('identical content', () => {
     const info = expectData(await call<Info>('GET', `/image/${b.uid}/content/info`), 200, 'info');
     expect(info).toMatchObject({ refcnt: 2, chksum: `sha1:${sha1Hex(data)}` });
     const snap = await snapshot();
-    expect(snap.objects.has(`content/${second.upload_id}`)).toBe(false);
+    expect(snap.objects.has(contentKey(second.upload_id))).toBe(false);
     expect(snap.files.has(second.upload_id)).toBe(false);
     expect(snap.checksums.get(`${sha1Hex(data)}#${data.length}`)).toBe(first.upload_id);
     expect((await downloadFollowing(b.uid)).bytes.equals(data)).toBe(true);
@@ -82,7 +83,7 @@ describe('identical content', () => {
     expect(sessions.map((s) => s.upload_id)).toContain(file);
     expect(expectData(await call<Info>('GET', `/image/${images[0]!.uid}/content/info`), 200, 'info').refcnt).toBe(4);
     const snap = await snapshot();
-    const stored = sessions.filter((s) => snap.objects.has(`content/${s.upload_id}`));
+    const stored = sessions.filter((s) => snap.objects.has(contentKey(s.upload_id)));
     expect(stored.map((s) => s.upload_id)).toEqual([file]);
     await assertInvariants({ images: images.map((i) => i.uid), files: sessions.map((s) => s.upload_id) });
   });

@@ -6,7 +6,7 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { keys } from '../../functions/core/db/schema.js';
+import { contentKey, keys } from '../../functions/core/db/schema.js';
 import { makeSquashfs } from '../squashfs.js';
 import { call, createImage, stack } from './api.js';
 import { assertInvariants, listContentObjects } from './invariants.js';
@@ -62,7 +62,7 @@ describe('content format', () => {
     expect(info).toMatchObject({ fmt: 'cwsquash', chksum: `sha1:${sha1Hex(old)}` });
     expect((await downloadFollowing(image.uid)).bytes.equals(old)).toBe(true);
     // The rejected object is gone, its file never existed.
-    expect((await listContentObjects()).has(`content/${failed.upload_id}`)).toBe(false);
+    expect((await listContentObjects()).has(contentKey(failed.upload_id))).toBe(false);
     expect(await fileItem(failed.upload_id)).toBeUndefined();
     await assertInvariants({ images: [image.uid], files: [first.upload_id] });
   });

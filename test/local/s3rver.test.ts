@@ -28,6 +28,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { startLocalS3, type LocalS3, type S3EventRecordLike } from '../../local/s3.js';
 import { LocalS3Store } from '../../local/s3-store.js';
+import { contentKey } from '../../functions/core/db/schema.js';
 
 const BUCKET = 'images-test';
 const MiB = 1024 * 1024;
@@ -73,7 +74,7 @@ function multipartEtag(parts: Uint8Array[]): string {
 }
 
 let keyCounter = 0;
-const newKey = (label: string): string => `content/${label}-${++keyCounter}-${randomBytes(4).toString('hex')}`;
+const newKey = (label: string): string => contentKey(`${label}-${++keyCounter}-${randomBytes(4).toString('hex')}`);
 
 async function createUpload(key: string, contentType?: string): Promise<string> {
   const out = await client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ContentType: contentType }));

@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { LAMBDA_MAX_RESPONSE_BYTES, lambdaPayloadBytes } from '../../functions/http/envelope.js';
 import { MAX_OBJECT_SIZE, MAX_PARTS, URLS_PER_CALL } from '../../functions/core/uploads/model.js';
 import { apiEvent, context, route } from './events.js';
+import { contentKey, IMAGES_PARTITION, keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -44,8 +45,8 @@ beforeAll(async () => {
 });
 
 const image = {
-  pk: `IMAGE#${imageUid}`,
-  gsi1pk: 'IMAGE',
+  ...keys.image(imageUid),
+  gsi1pk: IMAGES_PARTITION,
   gsi1sk: 'base',
   kind: 'image',
   uid: imageUid,
@@ -92,11 +93,11 @@ describe('answers fit in a Lambda response', () => {
 
   it('resuming it with 9,000 parts done lists them all and the 1,000 missing URLs, within 6 MB', async () => {
     const upload = {
-      pk: `UPLOAD#${uploadUid}`,
+      ...keys.upload(uploadUid),
       kind: 'upload',
       upload_id: uploadUid,
       image_uid: imageUid,
-      key: `content/${uploadUid}`,
+      key: contentKey(uploadUid),
       s3_upload_id: UPLOAD_ID,
       size: MAX_OBJECT_SIZE,
       part_size: Math.ceil(MAX_OBJECT_SIZE / MAX_PARTS),
@@ -166,7 +167,7 @@ describe('answers fit in a Lambda response', () => {
       ['base', 2],
       [imageUid, 1],
     ] as const) {
-      mockItems({ 'NAME#base': { pk: 'NAME#base', kind: 'name', uid: imageUid } });
+      mockItems({ [keys.name('base').pk]: { ...keys.name('base'), kind: 'name', uid: imageUid } });
       const event = apiEvent(route('GET', '/image/{id}/content'), { params: { id } });
       event.queryStringParameters = { redirect: 'false' };
       expect((await content(event, context())).statusCode).toBe(200);

@@ -18,6 +18,7 @@ import { createSHA1 } from 'hash-wasm';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { objectCreated } from './events.js';
+import { contentKey, keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -42,10 +43,10 @@ beforeAll(async () => {
 
 const uploadId = 'fedcba9876543210fedcba9876543210';
 const imageUid = '0123456789abcdef0123456789abcdef';
-const key = `content/${uploadId}`;
+const key = contentKey(uploadId);
 
 const session = (fields: Record<string, unknown> = {}) => ({
-  pk: `UPLOAD#${uploadId}`,
+  ...keys.upload(uploadId),
   kind: 'upload',
   upload_id: uploadId,
   image_uid: imageUid,
@@ -124,9 +125,9 @@ describe('the hasher across invocations', () => {
     const item = session({ size: data.length, hash_offset: offset, hash_state: partial.save() });
     // Anything else read (the checksum entry of identical content) is absent.
     ddbMock.on(GetCommand).resolves({});
-    ddbMock.on(GetCommand, { Key: { pk: `UPLOAD#${uploadId}` } }).resolves({ Item: item });
-    ddbMock.on(GetCommand, { Key: { pk: `IMAGE#${imageUid}` } }).resolves({
-      Item: { pk: `IMAGE#${imageUid}`, kind: 'image', uid: imageUid, name: 'img', frozen: false, version: 3 },
+    ddbMock.on(GetCommand, { Key: keys.upload(uploadId) }).resolves({ Item: item });
+    ddbMock.on(GetCommand, { Key: keys.image(imageUid) }).resolves({
+      Item: { ...keys.image(imageUid), kind: 'image', uid: imageUid, name: 'img', frozen: false, version: 3 },
     });
     claimWith(item);
     ddbMock.on(TransactWriteCommand).resolves({});
@@ -178,10 +179,10 @@ describe('the hasher across invocations', () => {
   it('never lets an older upload replace content a later one put in place', async () => {
     const data = Buffer.from('older bytes');
     const item = session({ size: data.length, completed_at: 1_700_000_000_000 });
-    ddbMock.on(GetCommand, { Key: { pk: `UPLOAD#${uploadId}` } }).resolves({ Item: item });
-    ddbMock.on(GetCommand, { Key: { pk: `IMAGE#${imageUid}` } }).resolves({
+    ddbMock.on(GetCommand, { Key: keys.upload(uploadId) }).resolves({ Item: item });
+    ddbMock.on(GetCommand, { Key: keys.image(imageUid) }).resolves({
       Item: {
-        pk: `IMAGE#${imageUid}`,
+        ...keys.image(imageUid),
         kind: 'image',
         uid: imageUid,
         name: 'img',

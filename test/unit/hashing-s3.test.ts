@@ -16,9 +16,10 @@ import {
   RangeLengthError,
   s3RangeFetcher,
 } from '../../functions/core/hashing/index.js';
+import { contentKey } from '../../functions/core/db/schema.js';
 
 const BUCKET = 'b';
-const KEY = 'content/twenty-mb';
+const KEY = contentKey('twenty-mb');
 const data = randomBytes(20 * 1000 * 1000 + 17);
 const expectedSha1 = createHash('sha1').update(data).digest('hex');
 
@@ -73,7 +74,7 @@ describe('hashing against a local S3 (s3rver)', () => {
     const error = await hashS3Object({
       client,
       bucket: BUCKET,
-      key: 'content/missing',
+      key: contentKey('missing'),
       size: 10_000_000,
       etag: '"0"',
       rangeSize: 4_000_000,

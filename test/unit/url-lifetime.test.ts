@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiEvent, context, route } from './events.js';
+import { contentKey, keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -62,15 +63,15 @@ beforeAll(async () => {
 beforeEach(() => {
   ddbMock.reset();
   s3Mock.reset();
-  ddbMock.on(GetCommand, { Key: { pk: `IMAGE#${uid}` } }).resolves({
-    Item: { pk: `IMAGE#${uid}`, kind: 'image', uid, name: 'img', frozen: false, version: 1, file_uid: fileUid },
+  ddbMock.on(GetCommand, { Key: keys.image(uid) }).resolves({
+    Item: { ...keys.image(uid), kind: 'image', uid, name: 'img', frozen: false, version: 1, file_uid: fileUid },
   });
-  ddbMock.on(GetCommand, { Key: { pk: `FILE#${fileUid}` } }).resolves({
+  ddbMock.on(GetCommand, { Key: keys.file(fileUid) }).resolves({
     Item: {
-      pk: `FILE#${fileUid}`,
+      ...keys.file(fileUid),
       kind: 'file',
       uid: fileUid,
-      key: `content/${fileUid}`,
+      key: contentKey(fileUid),
       fmt: 'cwsquash',
       size: 10,
       mtime: 1,
@@ -79,13 +80,13 @@ beforeEach(() => {
       state: 'live',
     },
   });
-  ddbMock.on(GetCommand, { Key: { pk: `UPLOAD#${uploadId}` } }).resolves({
+  ddbMock.on(GetCommand, { Key: keys.upload(uploadId) }).resolves({
     Item: {
-      pk: `UPLOAD#${uploadId}`,
+      ...keys.upload(uploadId),
       kind: 'upload',
       upload_id: uploadId,
       image_uid: uid,
-      key: `content/${uploadId}`,
+      key: contentKey(uploadId),
       s3_upload_id: 's3-upload',
       size: 6 * MiB,
       part_size: 5 * MiB,
