@@ -111,4 +111,30 @@ export const config = {
   get hasherRangeSize(): number {
     return once('hasherRangeSize', () => positiveInt('HASHER_RANGE_SIZE', 16 * 1024 * 1024));
   },
+  /**
+   * SDK calls' time to connect. A dependency that does not accept the
+   * connection fails as a TimeoutError, which the SDK retries and the API
+   * answers 503 with Retry-After (functions/http/errors.ts).
+   */
+  get awsConnectTimeoutMs(): number {
+    return once('awsConnectTimeoutMs', () => positiveInt('AWS_CONNECT_TIMEOUT_MS', 3_000));
+  },
+  /**
+   * SDK calls' time from sending to the answer's headers, and most idle time
+   * while reading an answer, per attempt. In-region DynamoDB, S3 and Lambda
+   * answer in milliseconds; with the SDK's 3 attempts a hung dependency costs
+   * about 3 × this before the 503, well inside API Gateway's 30 s.
+   */
+  get awsRequestTimeoutMs(): number {
+    return once('awsRequestTimeoutMs', () => positiveInt('AWS_REQUEST_TIMEOUT_MS', 5_000));
+  },
+  /**
+   * Most idle time of the hasher's ranged S3 reads. Longer than an API call's:
+   * a range that runs ahead of the hash is paused (no reads, so its socket is
+   * idle) until the ranges before it are fetched and hashed, which may include
+   * a stalled range's own timeout and retry.
+   */
+  get hasherReadTimeoutMs(): number {
+    return once('hasherReadTimeoutMs', () => positiveInt('HASHER_READ_TIMEOUT_MS', 30_000));
+  },
 };

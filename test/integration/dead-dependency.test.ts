@@ -1,10 +1,13 @@
 /**
  * A dependency that is really gone: the records handler, run in this process
- * with its DynamoDB endpoint at a closed port, or at a server that hangs up on
- * every connection, answers 503 with Retry-After once the SDK's own retries
- * are spent. Nothing here touches the shared stack.
+ * with its DynamoDB endpoint at a closed port, at a server that hangs up on
+ * every connection, or at one that accepts connections and never answers,
+ * answers 503 with Retry-After once the SDK's own retries are spent. The last
+ * one ends only through the clients' timeouts (functions/core/clients.ts),
+ * shortened here; without them the request would hang. Nothing here touches
+ * the shared stack.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useLocalHandlerEnvironment } from '../../local/handler-env.js';
 import { apiEvent, context, route } from '../unit/events.js';
@@ -22,12 +25,25 @@ async function closedPort(): Promise<number> {
 }
 
 const hangUp = createServer((socket) => socket.destroy());
-afterAll(() => close(hangUp));
+/** Accepts every connection, reads the request, and never answers. */
+const stalled = new Set<Socket>();
+const silent = createServer((socket) => {
+  stalled.add(socket);
+  socket.resume();
+  socket.once('close', () => stalled.delete(socket));
+});
+afterAll(async () => {
+  for (const socket of stalled) socket.destroy();
+  await Promise.all([close(hangUp), close(silent)]);
+});
+
+/** Short SDK timeouts, so that a silent dependency fails fast in this test. */
+const TIMEOUTS = { AWS_CONNECT_TIMEOUT_MS: '500', AWS_REQUEST_TIMEOUT_MS: '300' };
 
 async function recordsAt(dynamodbEndpoint: string) {
   useLocalHandlerEnvironment(
     { dynamodbEndpoint, s3Endpoint: dynamodbEndpoint, tableName: 'images', bucket: 'content' },
-    { POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    { POWERTOOLS_LOG_LEVEL: 'SILENT', ...TIMEOUTS },
   );
   // Fresh modules: the SDK clients and the configuration are read once per module instance.
   const { handler } = await import('../../functions/records.js');
@@ -47,6 +63,7 @@ describe('DynamoDB unreachable', () => {
   it.each([
     ['refuses connections', async () => `http://127.0.0.1:${await closedPort()}`],
     ['hangs up on every connection', async () => `http://127.0.0.1:${await listen(hangUp)}`],
+    ['accepts connections and never answers', async () => `http://127.0.0.1:${await listen(silent)}`],
   ])('%s: reads and writes answer 503 with Retry-After', async (_, endpoint) => {
     const records = await recordsAt(await endpoint());
     for (const event of [

@@ -10,6 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { errorToResponse } from '../../functions/http/errors.js';
 import { apiEvent, context, route } from './events.js';
+import { IMAGES_PARTITION, keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -31,8 +32,8 @@ beforeEach(() => {
 
 const uid = '0123456789abcdef0123456789abcdef';
 const image = {
-  pk: `IMAGE#${uid}`,
-  gsi1pk: 'IMAGE',
+  ...keys.image(uid),
+  gsi1pk: IMAGES_PARTITION,
   gsi1sk: 'base',
   kind: 'image',
   uid,
@@ -47,6 +48,19 @@ const image = {
 /** What node:net and the SDK's NodeHttpHandler throw. */
 const systemError = (code: string, message: string): Error => Object.assign(new Error(message), { code });
 const timeoutError = (): Error => Object.assign(new Error('Connection timed out after 1000 ms'), { name: 'TimeoutError' });
+/** The handler's request timeout (functions/core/clients.ts sets throwOnRequestTimeout) and its idle socket timeout. */
+const requestTimeout = (): Error =>
+  Object.assign(new Error('@smithy/node-http-handler - [ERROR] a request has exceeded the configured 5000 ms requestTimeout.'), {
+    name: 'TimeoutError',
+    code: 'ETIMEDOUT',
+  });
+const idleTimeout = (): Error =>
+  Object.assign(
+    new Error(
+      '@smithy/node-http-handler - the request socket timed out after 5000 ms of inactivity (configured by client requestHandler).',
+    ),
+    { name: 'TimeoutError' },
+  );
 
 const UNREACHABLE = {
   status: 503,
@@ -66,7 +80,9 @@ describe('an unreachable dependency is a 503 with Retry-After', () => {
     ['a connect timeout', systemError('ETIMEDOUT', 'connect ETIMEDOUT 10.0.0.1:443')],
     ['a broken pipe', systemError('EPIPE', 'write EPIPE')],
     ['an unresolvable host', systemError('ENOTFOUND', 'getaddrinfo ENOTFOUND dynamodb.example')],
-    ["the SDK's request timeout", timeoutError()],
+    ["the SDK's connection timeout", timeoutError()],
+    ['a request with no answer within the request timeout', requestTimeout()],
+    ['an answer that stalls past the idle timeout', idleTimeout()],
     ['a server fault of DynamoDB', new InternalServerError({ message: 'Internal server error', $metadata: {} })],
   ])('%s on a read', async (_, error) => {
     ddbMock.on(GetCommand).rejects(error);

@@ -71,6 +71,10 @@ export interface HashingS3ClientOptions {
   concurrency: number;
   /** Socket idle time before a stalled range fails and is retried (default 30 s). */
   socketTimeoutMs?: number;
+  /** Time to connect (default 5 s). */
+  connectionTimeoutMs?: number;
+  /** Time from sending a request to its answer's headers (default 5 s). */
+  requestTimeoutMs?: number;
   config?: S3ClientConfig;
 }
 
@@ -81,7 +85,13 @@ export interface HashingS3ClientOptions {
  * more than the sha1 the hasher computes anyway; ranged GETs carry no
  * full-object checksum to check).
  */
-export function createHashingS3Client({ concurrency, socketTimeoutMs = 30_000, config }: HashingS3ClientOptions): S3Client {
+export function createHashingS3Client({
+  concurrency,
+  socketTimeoutMs = 30_000,
+  connectionTimeoutMs = 5_000,
+  requestTimeoutMs = 5_000,
+  config,
+}: HashingS3ClientOptions): S3Client {
   const maxSockets = concurrency + 2;
   return new S3Client({
     responseChecksumValidation: 'WHEN_REQUIRED',
@@ -89,8 +99,11 @@ export function createHashingS3Client({ concurrency, socketTimeoutMs = 30_000, c
     requestHandler: new NodeHttpHandler({
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-      connectionTimeout: 5_000,
-      requestTimeout: socketTimeoutMs,
+      connectionTimeout: connectionTimeoutMs,
+      // Until the headers only: a range's body may take far longer, and is bounded by socketTimeout while idle.
+      requestTimeout: requestTimeoutMs,
+      throwOnRequestTimeout: true,
+      socketTimeout: socketTimeoutMs,
     }),
   });
 }
