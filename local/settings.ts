@@ -19,10 +19,13 @@ function seconds(name: string): number | undefined {
   return value;
 }
 
+/** DATA_DIR, default .data: `npm start` and `npm run token` agree on it. */
+export const dataDirSetting = (): string => process.env['DATA_DIR'] || '.data';
+
 export function localSettings() {
   return {
     port: port('PORT', 3000) ?? 3000,
-    dataDir: process.env['DATA_DIR'] || '.data',
+    dataDir: dataDirSetting(),
     dynamodbPort: port('DYNAMODB_PORT', undefined),
     s3Port: port('S3_PORT', undefined),
     // How often the sweeper (and its re-drive) runs; default every 15 minutes, as on AWS.

@@ -7,8 +7,9 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { join, resolve } from 'node:path';
-import { issueToken, loadOrCreateKeys } from './tokens.js';
+import { resolve } from 'node:path';
+import { dataDirSetting } from './settings.js';
+import { issueToken, keyFile, loadOrCreateKeys } from './tokens.js';
 
 const USAGE = 'usage: npm run token -- --user NAME [--admin] [--ttl 1h]   (DATA_DIR as for npm start)';
 
@@ -42,8 +43,8 @@ async function main(): Promise<void> {
     console.error(`--ttl must be a duration such as 30m, 1h or 7d; got "${ttl}"\n${USAGE}`);
     process.exit(2);
   }
-  const dataDir = resolve(process.env['DATA_DIR'] || '.data');
-  if (!existsSync(join(dataDir, 'signing-key.jwk.json'))) {
+  const dataDir = resolve(dataDirSetting());
+  if (!existsSync(keyFile(dataDir))) {
     // A token signed with a new key is refused by a stack that runs on another data directory.
     console.error(
       `token: no signing key in ${dataDir} yet, so a new one is made; a stack started with another DATA_DIR refuses this token (set DATA_DIR to its data directory)`,

@@ -22,7 +22,8 @@ export interface SigningKeys {
   publicKey: CryptoKey;
 }
 
-const keyFile = (dataDir: string): string => join(dataDir, 'signing-key.jwk.json');
+/** Where a data directory keeps its signing key. */
+export const keyFile = (dataDir: string): string => join(dataDir, 'signing-key.jwk.json');
 
 export async function loadOrCreateKeys(dataDir: string): Promise<SigningKeys> {
   try {
