@@ -8,14 +8,9 @@
 import { describe, expect, it } from 'vitest';
 import { call, createImage } from './api.js';
 import { assertInvariants, snapshot } from './invariants.js';
-import { downloadFollowing, expectData, makeContent, sha1Hex, uploadContent, type Session } from './upload-client.js';
+import { downloadFollowing, expectData, makeContent, sha1Hex, uploadContent, type Session, contentInfo } from './upload-client.js';
 import { contentKey } from '../../functions/core/db/schema.js';
 
-interface Info {
-  chksum: string;
-  refcnt: number;
-  fmt: string;
-}
 interface Record_ {
   content: Record<string, { uid?: string }>;
 }
@@ -32,7 +27,7 @@ describe('identical content', () => {
     expect([first.state, second.state]).toEqual(['ready', 'ready']);
 
     expect(await fileOf(b.uid)).toBe(first.upload_id);
-    const info = expectData(await call<Info>('GET', `/image/${b.uid}/content/info`), 200, 'info');
+    const info = await contentInfo(b.uid);
     expect(info).toMatchObject({ refcnt: 2, chksum: `sha1:${sha1Hex(data)}` });
     const snap = await snapshot();
     expect(snap.objects.has(contentKey(second.upload_id))).toBe(false);
@@ -42,7 +37,7 @@ describe('identical content', () => {
 
     // Releasing one image leaves the file to the other; releasing both collects it and its index entry.
     expect((await call('DELETE', `/image/${a.uid}/content`)).status).toBe(200);
-    expect(expectData(await call<Info>('GET', `/image/${b.uid}/content/info`), 200, 'info').refcnt).toBe(1);
+    expect((await contentInfo(b.uid)).refcnt).toBe(1);
     expect((await call('DELETE', `/image/${b.uid}`)).status).toBe(200);
     await assertInvariants({ images: [a.uid, b.uid], files: [first.upload_id, second.upload_id] });
     const after = await snapshot();
@@ -57,7 +52,7 @@ describe('identical content', () => {
     const again = await uploadContent(image.uid, data);
     expect(again.state).toBe('ready');
     expect(await fileOf(image.uid)).toBe(first.upload_id);
-    expect(expectData(await call<Info>('GET', `/image/${image.uid}/content/info`), 200, 'info').refcnt).toBe(1);
+    expect((await contentInfo(image.uid)).refcnt).toBe(1);
     await assertInvariants({ images: [image.uid], files: [first.upload_id, again.upload_id] });
   });
 
@@ -81,7 +76,7 @@ describe('identical content', () => {
     expect(files.size).toBe(1);
     const [file] = [...files] as [string];
     expect(sessions.map((s) => s.upload_id)).toContain(file);
-    expect(expectData(await call<Info>('GET', `/image/${images[0]!.uid}/content/info`), 200, 'info').refcnt).toBe(4);
+    expect((await contentInfo(images[0]!.uid)).refcnt).toBe(4);
     const snap = await snapshot();
     const stored = sessions.filter((s) => snap.objects.has(contentKey(s.upload_id)));
     expect(stored.map((s) => s.upload_id)).toEqual([file]);
@@ -103,7 +98,7 @@ describe('identical content', () => {
       ]);
       expect(released.status).toBe(200);
       expect((session as Session).state).toBe('ready');
-      expect(expectData(await call<Info>('GET', `/image/${uploader.uid}/content/info`), 200, 'info')).toMatchObject({
+      expect(await contentInfo(uploader.uid)).toMatchObject({
         refcnt: 1,
         chksum: `sha1:${sha1Hex(data)}`,
       });

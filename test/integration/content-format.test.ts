@@ -11,13 +11,7 @@ import { makeSquashfs } from '../squashfs.js';
 import { call, createImage, stack } from './api.js';
 import { assertInvariants, listContentObjects } from './invariants.js';
 import { table } from './table.js';
-import { downloadFollowing, expectData, makeContent, sha1Hex, uploadContent } from './upload-client.js';
-
-interface Info {
-  size: number;
-  chksum: string;
-  fmt: string;
-}
+import { downloadFollowing, makeContent, sha1Hex, uploadContent, contentInfo } from './upload-client.js';
 
 const fileItem = async (uid: string) =>
   (await table().send(new GetCommand({ TableName: stack().tableName, Key: keys.file(uid), ConsistentRead: true }))).Item;
@@ -29,7 +23,7 @@ describe('content format', () => {
     const done = await uploadContent(image.uid, data, { fmt: undefined });
     expect(done).toMatchObject({ state: 'ready', fmt: 'cwsquash' });
 
-    const info = expectData(await call<Info>('GET', `/image/${image.uid}/content/info`), 200, 'info');
+    const info = await contentInfo(image.uid);
     // The page's keys only: the superblock facts stay in the file's item.
     expect(Object.keys(info).sort()).toEqual(['chksum', 'fmt', 'mtime', 'refcnt', 'size']);
     expect(info).toMatchObject({ fmt: 'cwsquash', size: data.length, chksum: `sha1:${sha1Hex(data)}` });
@@ -58,7 +52,7 @@ describe('content format', () => {
     expect(failed.reason).toMatch(/^not a squashfs file: the first 4 bytes are 0x[0-9a-f]{8}, not the squashfs magic "hsqs"/);
     expect(failed.reason).toContain('the image keeps its previous content');
 
-    const info = expectData(await call<Info>('GET', `/image/${image.uid}/content/info`), 200, 'info');
+    const info = await contentInfo(image.uid);
     expect(info).toMatchObject({ fmt: 'cwsquash', chksum: `sha1:${sha1Hex(old)}` });
     expect((await downloadFollowing(image.uid)).bytes.equals(old)).toBe(true);
     // The rejected object is gone, its file never existed.
@@ -85,7 +79,7 @@ describe('content format', () => {
     const data = makeContent(0, 10_000);
     const done = await uploadContent(image.uid, data, { fmt: 'raw' });
     expect(done).toMatchObject({ state: 'ready', fmt: 'raw' });
-    expect(expectData(await call<Info>('GET', `/image/${image.uid}/content/info`), 200, 'info').fmt).toBe('raw');
+    expect((await contentInfo(image.uid)).fmt).toBe('raw');
     expect((await fileItem(done.upload_id))?.['squashfs']).toBeUndefined();
     await assertInvariants({ images: [image.uid], files: [done.upload_id] });
   });

@@ -3,7 +3,7 @@
  * an interrupted upload, aborting, expiry, and completions that S3 would
  * refuse (which must leave the session completable).
  */
-import { HeadObjectCommand, ListPartsCommand, NoSuchUpload, NotFound } from '@aws-sdk/client-s3';
+import { ListPartsCommand, NoSuchUpload } from '@aws-sdk/client-s3';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe as group, expect, it } from 'vitest';
 import { call, createImage, stack } from './api.js';
@@ -27,30 +27,16 @@ import {
   waitForState,
   type CompletedPart,
   type Session,
+  contentInfo,
+  objectExists,
 } from './upload-client.js';
 import { contentKey, keys } from '../../functions/core/db/schema.js';
-
-interface Info {
-  size: number;
-  chksum: string;
-  refcnt: number;
-}
 
 const reasonOf = (res: { status: number; body: { success: boolean; reason?: string } }, status: number): string => {
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   expect(res.body.success).toBe(false);
   return res.body.reason ?? '';
 };
-
-async function objectExists(key: string): Promise<boolean> {
-  try {
-    await testS3().send(new HeadObjectCommand({ Bucket: stack().bucket, Key: key }));
-    return true;
-  } catch (error) {
-    if (error instanceof NotFound || (error instanceof Error && error.name === 'NotFound')) return false;
-    throw error;
-  }
-}
 
 /** The S3 multipart upload behind a session, straight from S3 (ListParts). */
 async function s3Parts(uploadId: string): Promise<number[] | 'NoSuchUpload'> {
@@ -65,8 +51,6 @@ async function s3Parts(uploadId: string): Promise<number[] | 'NoSuchUpload'> {
     throw error;
   }
 }
-
-const info = async (image: string): Promise<Info> => expectData(await call<Info>('GET', `/image/${image}/content/info`), 200, 'info');
 
 group('a declared sha1 that does not match', () => {
   it('fails the session with a reason, deletes the new object and keeps the old content', async () => {
@@ -89,7 +73,7 @@ group('a declared sha1 that does not match', () => {
     expect(done.reason).toContain(sha1Hex(data));
     expect(await objectExists(contentKey(session.upload_id))).toBe(false);
 
-    expect(await info(image.uid)).toMatchObject({ size: old.length, chksum: `sha1:${sha1Hex(old)}`, refcnt: 1 });
+    expect(await contentInfo(image.uid)).toMatchObject({ size: old.length, chksum: `sha1:${sha1Hex(old)}`, refcnt: 1 });
     expect((await downloadFollowing(image.uid)).bytes.equals(old)).toBe(true);
     // A failed session cannot be completed or aborted again.
     reasonOf(await complete(image.uid, session.upload_id, parts), 409);
@@ -136,7 +120,7 @@ group('resume', () => {
     // Once finished, the session lists no parts and hands out no URLs.
     expect(end.parts).toBeUndefined();
     expect(end.parts_done).toBeUndefined();
-    expect(await info(image.uid)).toMatchObject({ size: data.length, chksum: `sha1:${sha1Hex(data)}` });
+    expect(await contentInfo(image.uid)).toMatchObject({ size: data.length, chksum: `sha1:${sha1Hex(data)}` });
     expect((await downloadFollowing(image.uid)).bytes.equals(data)).toBe(true);
     await assertInvariants({ images: [image.uid], files: [session.upload_id] });
   });

@@ -8,12 +8,13 @@
  * event again, this file loads the same handler module here, pointed at the
  * same DynamoDB Local and S3 through the SDK's standard variables.
  */
-import { HeadObjectCommand, NotFound, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context, S3Event, S3EventRecord } from 'aws-lambda';
+import type { Context, S3Event } from 'aws-lambda';
 import { beforeAll, describe as group, expect, it } from 'vitest';
 import { call, createImage, stack, uniqueName } from './api.js';
 import { useStackEnvironment } from './in-process.js';
+import { objectCreated } from '../unit/events.js';
 import { assertInvariants } from './invariants.js';
 import {
   PART,
@@ -31,6 +32,8 @@ import {
   uploadParts,
   waitForState,
   type Session,
+  contentInfo,
+  objectExists,
 } from './upload-client.js';
 import { contentKey, keys } from '../../functions/core/db/schema.js';
 
@@ -49,54 +52,18 @@ beforeAll(async () => {
 });
 
 /** An S3 notification for one object, as S3 sends it to the hasher. */
-function s3Event(key: string, size: number, eventName = 'ObjectCreated:CompleteMultipartUpload'): S3Event {
-  const record: S3EventRecord = {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: 'us-east-1',
-    eventTime: new Date().toISOString(),
-    eventName,
-    userIdentity: { principalId: 'test' },
-    requestParameters: { sourceIPAddress: '127.0.0.1' },
-    responseElements: { 'x-amz-request-id': 'test', 'x-amz-id-2': 'test' },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: 'content-created',
-      bucket: { name: stack().bucket, ownerIdentity: { principalId: 'test' }, arn: `arn:aws:s3:::${stack().bucket}` },
-      object: { key, size, eTag: '', sequencer: Date.now().toString(16).toUpperCase() },
-    },
-  };
-  return { Records: [record] };
-}
+const s3Event = (key: string, size: number, eventName?: string): S3Event => objectCreated(stack().bucket, key, size, '', eventName);
 
 /** Delivers the event for an upload's object again, in this process. */
 const redeliver = (uploadId: string, size: number, eventName?: string): Promise<Outcome[]> =>
   hasher(s3Event(contentKey(uploadId), size, eventName), lambdaContext('image-service-hasher', 60_000));
 
-async function objectExists(key: string): Promise<boolean> {
-  try {
-    await testS3().send(new HeadObjectCommand({ Bucket: stack().bucket, Key: key }));
-    return true;
-  } catch (error) {
-    if (error instanceof NotFound || (error instanceof Error && error.name === 'NotFound')) return false;
-    throw error;
-  }
-}
-
-interface Info {
-  size: number;
-  mtime: number;
-  chksum: string;
-  refcnt: number;
-  fmt: string;
-}
 interface ImageRecord {
   uid: string;
   content: Record<string, unknown>;
   last_modified: number;
 }
 
-const info = async (image: string) => expectData(await call<Info>('GET', `/image/${image}/content/info`), 200, `info ${image}`);
 const record = async (image: string) => expectData(await call<ImageRecord>('GET', `/image/${image}`), 200, `record ${image}`);
 const fileItem = async (uid: string) =>
   (await testDdb().send(new GetCommand({ TableName: stack().tableName, Key: keys.file(uid), ConsistentRead: true }))).Item;
@@ -131,12 +98,12 @@ group('repeated and late S3 events', () => {
     const data = makeContent(1, 77);
     const done = await uploadContent(image.uid, data);
     expect(done.state).toBe('ready');
-    const before = { info: await info(image.uid), record: await record(image.uid) };
+    const before = { info: await contentInfo(image.uid), record: await record(image.uid) };
 
     const outcomes = await Promise.all([redeliver(done.upload_id, data.length), redeliver(done.upload_id, data.length)]);
     expect(outcomes).toEqual([['duplicate'], ['duplicate']]);
 
-    expect(await info(image.uid)).toEqual(before.info);
+    expect(await contentInfo(image.uid)).toEqual(before.info);
     expect(await record(image.uid)).toEqual(before.record);
     expect((await waitForState(image.uid, done.upload_id)).state).toBe('ready');
     expect((await downloadFollowing(image.uid)).bytes.equals(data)).toBe(true);
@@ -163,7 +130,7 @@ group('repeated and late S3 events', () => {
       expect(ours.filter((o) => o[0] === 'ready').length).toBeLessThanOrEqual(1);
 
       expect((await waitForState(image.uid, accepted.upload_id)).state).toBe('ready');
-      expect(await info(image.uid)).toMatchObject({ chksum: `sha1:${sha1Hex(data)}`, refcnt: 1, size: data.length });
+      expect(await contentInfo(image.uid)).toMatchObject({ chksum: `sha1:${sha1Hex(data)}`, refcnt: 1, size: data.length });
       expect(await contentUid(image.uid)).toBe(accepted.upload_id);
       await collected(first.upload_id);
       expect((await downloadFollowing(image.uid)).bytes.equals(data)).toBe(true);
@@ -264,7 +231,7 @@ group('repeated and late S3 events', () => {
     // Removal events and keys outside content/<uid> are not the hasher's business.
     expect(await redeliver(done.upload_id, data.length, 'ObjectRemoved:Delete')).toEqual([]);
     expect(await hasher(s3Event('other/thing', 1), lambdaContext('image-service-hasher', 60_000))).toEqual([]);
-    expect(await info(image.uid)).toMatchObject({ refcnt: 1, chksum: `sha1:${sha1Hex(data)}` });
+    expect(await contentInfo(image.uid)).toMatchObject({ refcnt: 1, chksum: `sha1:${sha1Hex(data)}` });
     await assertInvariants({ images: [image.uid], files: [done.upload_id] });
   });
 });
@@ -292,7 +259,7 @@ group('two uploads racing on one image', () => {
     else expect(ends[l]!.state).toBe('ready');
 
     expect(await contentUid(image)).toBe(t.sessions[w].upload_id);
-    expect(await info(image)).toMatchObject({ size: t.datas[w].length, chksum: `sha1:${sha1Hex(t.datas[w])}`, refcnt: 1 });
+    expect(await contentInfo(image)).toMatchObject({ size: t.datas[w].length, chksum: `sha1:${sha1Hex(t.datas[w])}`, refcnt: 1 });
     expect((await downloadFollowing(image)).bytes.equals(t.datas[w])).toBe(true);
     await collected(t.sessions[l].upload_id);
     if (old) await collected(old.upload_id);
@@ -429,18 +396,18 @@ group('clones and deletes', () => {
     const cloneRecord = await record(clone);
     expect(cloneRecord.content).toEqual((await record(original.uid)).content);
     expect(await contentUid(clone)).toBe(up.upload_id);
-    expect((await info(original.uid)).refcnt).toBe(2);
-    expect(await info(clone)).toEqual(await info(original.uid));
+    expect((await contentInfo(original.uid)).refcnt).toBe(2);
+    expect(await contentInfo(clone)).toEqual(await contentInfo(original.uid));
     expect((await downloadFollowing(cloneName)).bytes.equals(data)).toBe(true);
     await assertInvariants({ images: [original.uid, clone], files: [up.upload_id] });
 
     // A name in use is refused and takes no reference.
     expect((await call('POST', `/image/${original.uid}/clone`, { body: { name: cloneName } })).status).toBe(409);
-    expect((await info(original.uid)).refcnt).toBe(2);
+    expect((await contentInfo(original.uid)).refcnt).toBe(2);
 
     expect((await call('DELETE', `/image/${original.uid}`)).status).toBe(200);
     expect((await call('GET', `/image/${original.uid}`)).status).toBe(404);
-    expect((await info(clone)).refcnt).toBe(1);
+    expect((await contentInfo(clone)).refcnt).toBe(1);
     expect(await objectExists(key)).toBe(true);
     expect((await downloadFollowing(clone)).bytes.equals(data)).toBe(true);
     await assertInvariants({ images: [original.uid, clone], files: [up.upload_id] });
@@ -465,18 +432,18 @@ group('clones and deletes', () => {
       201,
       'clone of clone',
     );
-    expect((await info(original.uid)).refcnt).toBe(3);
+    expect((await contentInfo(original.uid)).refcnt).toBe(3);
 
     expect((await call('DELETE', `/image/${clone}/content`)).status).toBe(200);
     expect((await call('GET', `/image/${clone}/content/info`)).status).toBe(404);
     expect((await record(clone)).content).toEqual({});
-    expect((await info(original.uid)).refcnt).toBe(2);
+    expect((await contentInfo(original.uid)).refcnt).toBe(2);
     await assertInvariants({ images: [original.uid, clone, clone2], files: [up.upload_id] });
 
     const next = makeContent(0, 9_000);
     const up2 = await uploadContent(original.uid, next);
     expect(up2.state).toBe('ready');
-    expect((await info(clone2)).refcnt).toBe(1);
+    expect((await contentInfo(clone2)).refcnt).toBe(1);
     expect(await objectExists(contentKey(up.upload_id))).toBe(true);
     expect((await downloadFollowing(clone2)).bytes.equals(data)).toBe(true);
     expect((await downloadFollowing(original.uid)).bytes.equals(next)).toBe(true);
@@ -508,7 +475,7 @@ group('clones and deletes', () => {
     const clones = (await Promise.all(names.map((name) => call<string>('POST', `/image/${original.uid}/clone`, { body: { name } })))).map(
       (r) => expectData(r, 201, 'clone'),
     );
-    expect((await info(original.uid)).refcnt).toBe(5);
+    expect((await contentInfo(original.uid)).refcnt).toBe(5);
     await assertInvariants({ images: [original.uid, ...clones], files: [up.upload_id] });
 
     // Delete the original and two clones while cloning a remaining one twice.
@@ -522,7 +489,7 @@ group('clones and deletes', () => {
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 201, 201]);
     const more = results.slice(3).map((r) => r.body.data as string);
     const holders = [clones[2]!, clones[3]!, ...more];
-    expect((await info(holders[0]!)).refcnt).toBe(holders.length);
+    expect((await contentInfo(holders[0]!)).refcnt).toBe(holders.length);
     await assertInvariants({ images: [original.uid, ...clones, ...more], files: [up.upload_id] });
 
     // Now remove every remaining holder at once: the file goes exactly once, at the end.

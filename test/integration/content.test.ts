@@ -22,16 +22,11 @@ import {
   uploadParts,
   waitForState,
   type Session,
+  contentInfo,
+  type ContentInfo,
 } from './upload-client.js';
 import { makeSquashfs } from '../squashfs.js';
 
-interface Info {
-  size: number;
-  mtime: number;
-  chksum: string;
-  refcnt: number;
-  fmt: string;
-}
 interface Link {
   url: string;
   expires: number;
@@ -87,7 +82,7 @@ group('multi-part upload and download', () => {
     expect(done.state).toBe('ready');
     expect(done.reason).toBeUndefined();
 
-    const info = expectData(await call<Info>('GET', `/image/${image.uid}/content/info`), 200, 'info');
+    const info = await contentInfo(image.uid);
     expect(info).toEqual({ size: data.length, mtime: info.mtime, chksum: `sha1:${digest}`, refcnt: 1, fmt: 'cwsquash' });
     expect(info.mtime).toBeGreaterThanOrEqual(Math.floor(before) - 1);
     expect(info.mtime).toBeLessThanOrEqual(Date.now() / 1000 + 1);
@@ -104,7 +99,7 @@ group('multi-part upload and download', () => {
       uid: session.upload_id,
     });
     // By name as well as by UID.
-    expect(expectData(await call<Info>('GET', `/image/${image.name}/content/info`), 200, 'info by name')).toEqual(info);
+    expect(await contentInfo(image.name)).toEqual(info);
 
     // curl -L: 302 to S3, following it gives the bytes.
     const redirect = await call('GET', `/image/${image.uid}/content`);
@@ -153,7 +148,7 @@ group('multi-part upload and download', () => {
     const done = await uploadContent(image.uid, data, { fmt: 'squashfs', sha1: `sha1:${digest.toUpperCase()}` });
     expect(done).toMatchObject({ state: 'ready', fmt: 'squashfs', sha1: digest, part_count: 1 });
 
-    const info = expectData(await call<Info>('GET', `/image/${image.uid}/content/info`), 200, 'info');
+    const info = await contentInfo(image.uid);
     expect(info).toMatchObject({ fmt: 'squashfs', chksum: `sha1:${digest}`, size: data.length, refcnt: 1 });
     const record = expectData(await call<ImageRecord>('GET', `/image/${image.uid}`), 200, 'record');
     expect(Object.keys(record.content).filter((k) => typeof record.content[k] === 'object')).toEqual(['squashfs']);
@@ -317,7 +312,7 @@ group('If-Match on the content writes', () => {
     expectReason(await call('POST', `/image/${image.uid}/clone`, { body: { name: `${image.name}-clone` }, headers: stale }), 412);
     expectReason(await start(image.uid, { size: 10 }, { headers: stale }), 412);
     expect((await call('GET', `/image/${image.name}-clone`)).status).toBe(404);
-    const info = await call<Info>('GET', `/image/${image.uid}/content/info`);
+    const info = await call<ContentInfo>('GET', `/image/${image.uid}/content/info`);
     expect(info.body.data).toMatchObject({ chksum: `sha1:${sha1Hex(data)}`, refcnt: 1 });
 
     // With the current ETag each goes through.

@@ -7,7 +7,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { call, stack, type ApiResponse, type CallOptions } from './api.js';
 
@@ -18,11 +18,15 @@ export const PART = 5 * MIB;
 // The wire types are the service's own: a test that disagrees with them fails to compile.
 import type { StoredPart } from '../../functions/core/files/storage.js';
 import type { PartUrl, SessionView, StartRequest } from '../../functions/core/uploads/service.js';
+import type { contentInfo as contentInfoSchema } from '../../functions/api/responses.js';
+import type { z } from 'zod';
 
 export type { PartUrl, StoredPart };
 export type Session = SessionView;
 export type StartBody = StartRequest;
 export type UploadState = SessionView['state'];
+/** `GET /image/{id}/content/info`. */
+export type ContentInfo = z.infer<typeof contentInfoSchema>;
 
 export interface CompletedPart {
   part_number: number;
@@ -50,6 +54,10 @@ export function expectData<T>(res: ApiResponse<T>, status: number, what: string)
  * names no `fmt` declares `raw`; a test of the default format passes
  * `fmt: undefined` (dropped from the JSON) or `cwsquash` with real squashfs.
  */
+/** The image's content info; fails the test unless the answer is 200. */
+export const contentInfo = async (image: string): Promise<ContentInfo> =>
+  expectData(await call<ContentInfo>('GET', `${contentPath(image)}/info`), 200, `info ${image}`);
+
 export const start = (image: string, body: StartBody | Record<string, unknown>, options: CallOptions = {}) =>
   call<Session>('PUT', contentPath(image), { ...options, body: 'fmt' in body ? body : { ...body, fmt: 'raw' } });
 
@@ -191,4 +199,15 @@ export function testDdb(): DynamoDBDocumentClient {
     marshallOptions: { removeUndefinedValues: true },
   });
   return docClient;
+}
+
+/** Whether the stack's S3 holds an object at `key`. */
+export async function objectExists(key: string): Promise<boolean> {
+  try {
+    await testS3().send(new HeadObjectCommand({ Bucket: stack().bucket, Key: key }));
+    return true;
+  } catch (error) {
+    if (error instanceof NotFound || (error instanceof Error && error.name === 'NotFound')) return false;
+    throw error;
+  }
 }

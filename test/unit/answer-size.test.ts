@@ -13,7 +13,8 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { LAMBDA_MAX_RESPONSE_BYTES, lambdaPayloadBytes } from '../../functions/http/envelope.js';
 import { MAX_OBJECT_SIZE, MAX_PARTS, URLS_PER_CALL } from '../../functions/core/uploads/model.js';
 import { apiEvent, context, route } from './events.js';
-import { contentKey, IMAGES_PARTITION, keys } from '../../functions/core/db/schema.js';
+import { imageItem, uploadItem, useHandlerEnv } from './fixtures.js';
+import { keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -29,29 +30,19 @@ const uploadUid = 'aaaabbbbccccddddeeeeffff00001111';
 let content: typeof import('../../functions/content.js').handler;
 
 beforeAll(async () => {
-  Object.assign(process.env, {
-    TABLE_NAME: 'images',
+  useHandlerEnv({
     // The longest bucket name S3 allows.
     BUCKET_NAME: 'b'.repeat(63),
-    SITE_NAME: 'eu-west-1',
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'ASIAEXAMPLEEXAMPLE12',
     AWS_SECRET_ACCESS_KEY: 'secret',
     AWS_SESSION_TOKEN: SESSION_TOKEN,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   delete process.env['AWS_ENDPOINT_URL_S3'];
   ({ handler: content } = await import('../../functions/content.js'));
 });
 
-const image = {
-  ...keys.image(imageUid),
-  gsi1pk: IMAGES_PARTITION,
-  gsi1sk: 'base',
-  kind: 'image',
-  uid: imageUid,
-  name: 'base',
-  frozen: false,
+const image = imageItem(imageUid, {
   file_uid: fileUid,
   content: {
     cwsquash: { size: MAX_OBJECT_SIZE, mtime: 1, chksum: `sha1:${'a'.repeat(40)}`, filename: fileUid, uid: fileUid },
@@ -59,11 +50,7 @@ const image = {
     last_modified_by: 'a',
     last_modified_on: 'eu-west-1',
   },
-  last_modified: 1,
-  last_modified_by: 'a',
-  last_modified_on: 'eu-west-1',
-  version: 3,
-};
+});
 
 function mockItems(extra: Record<string, unknown> = {}): void {
   ddbMock.reset();
@@ -92,23 +79,12 @@ describe('answers fit in a Lambda response', () => {
   });
 
   it('resuming it with 9,000 parts done lists them all and the 1,000 missing URLs, within 6 MB', async () => {
-    const upload = {
-      ...keys.upload(uploadUid),
-      kind: 'upload',
-      upload_id: uploadUid,
-      image_uid: imageUid,
-      key: contentKey(uploadUid),
+    const upload = uploadItem(uploadUid, imageUid, {
       s3_upload_id: UPLOAD_ID,
       size: MAX_OBJECT_SIZE,
       part_size: Math.ceil(MAX_OBJECT_SIZE / MAX_PARTS),
       part_count: MAX_PARTS,
-      fmt: 'cwsquash',
-      state: 'uploading',
-      started_by: 'a',
-      started_on: 'eu-west-1',
-      created_at: Date.now() / 1000,
-      expires_at: Date.now() / 1000 + 86_400,
-    };
+    });
     mockItems({ [upload.pk]: upload });
     // S3 lists 1,000 parts a page; the ETag of a part is a quoted MD5.
     s3Mock.on(ListPartsCommand).callsFake((input: { PartNumberMarker?: string }) => {

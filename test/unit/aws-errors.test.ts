@@ -15,7 +15,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } 
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { context, apiEvent, route } from './events.js';
-import { IMAGES_PARTITION, keys } from '../../functions/core/db/schema.js';
+import { imageItem, recordsHandler } from './fixtures.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 // The document client sends through the base client: mock both so nothing reaches a network.
@@ -24,26 +24,13 @@ mockClient(DynamoDBClient);
 let records: typeof import('../../functions/records.js').handler;
 
 beforeAll(async () => {
-  Object.assign(process.env, { TABLE_NAME: 'images', SITE_NAME: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  ({ handler: records } = await import('../../functions/records.js'));
+  records = await recordsHandler();
 });
 
 beforeEach(() => ddbMock.reset());
 
 const meta = { $metadata: {} };
-const image = {
-  ...keys.image('0123456789abcdef0123456789abcdef'),
-  gsi1pk: IMAGES_PARTITION,
-  gsi1sk: 'base',
-  kind: 'image',
-  uid: '0123456789abcdef0123456789abcdef',
-  name: 'base',
-  frozen: false,
-  last_modified: 1,
-  last_modified_by: 'a',
-  last_modified_on: 'eu-west-1',
-  version: 3,
-};
+const image = imageItem('0123456789abcdef0123456789abcdef');
 
 function parse(result: Awaited<ReturnType<typeof records>>) {
   return { status: result.statusCode, body: JSON.parse(result.body ?? '{}') as { success: boolean; reason?: string } };

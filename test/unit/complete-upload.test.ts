@@ -9,7 +9,8 @@ import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { apiEvent, context, route } from './events.js';
-import { contentKey, keys } from '../../functions/core/db/schema.js';
+import { MiB, contentHandler, uploadItem } from './fixtures.js';
+import { keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -18,13 +19,11 @@ const s3Mock = mockClient(S3Client);
 let content: typeof import('../../functions/content.js').handler;
 
 beforeAll(async () => {
-  Object.assign(process.env, { TABLE_NAME: 'images', BUCKET_NAME: 'bucket', SITE_NAME: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  ({ handler: content } = await import('../../functions/content.js'));
+  content = await contentHandler();
 });
 
 const uid = '0123456789abcdef0123456789abcdef';
 const uploadId = 'fedcba9876543210fedcba9876543210';
-const MiB = 1024 * 1024;
 const stored = {
   Parts: [
     { PartNumber: 1, ETag: '"e1"', Size: 5 * MiB },
@@ -39,23 +38,7 @@ beforeEach(() => {
     Item: { ...keys.image(uid), kind: 'image', uid, name: 'img', frozen: false, version: 1 },
   });
   ddbMock.on(GetCommand, { Key: keys.upload(uploadId) }).resolves({
-    Item: {
-      ...keys.upload(uploadId),
-      kind: 'upload',
-      upload_id: uploadId,
-      image_uid: uid,
-      key: contentKey(uploadId),
-      s3_upload_id: 's3-upload',
-      size: 6 * MiB,
-      part_size: 5 * MiB,
-      part_count: 2,
-      fmt: 'cwsquash',
-      state: 'uploading',
-      started_by: 'a',
-      started_on: 'eu-west-1',
-      created_at: Date.now() / 1000,
-      expires_at: Date.now() / 1000 + 3600,
-    },
+    Item: uploadItem(uploadId, uid, { expires_at: Date.now() / 1000 + 3600 }),
   });
   ddbMock.on(UpdateCommand).resolves({});
   s3Mock.on(ListPartsCommand).resolves(stored);

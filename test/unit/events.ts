@@ -47,8 +47,14 @@ export const context = () => lambdaContext('test-function', 30_000);
 
 export const route = (method: string, path: string): string => `${method} ${API_BASE}${path}`;
 
-/** An S3 notification of a completed multipart upload, as Lambda receives it. */
-export function objectCreated(bucket: string, key: string, size: number, eTag = 'abc-1'): S3Event {
+/** An S3 notification (by default of a completed multipart upload), as Lambda receives it. */
+export function objectCreated(
+  bucket: string,
+  key: string,
+  size: number,
+  eTag = 'abc-1',
+  eventName = 'ObjectCreated:CompleteMultipartUpload',
+): S3Event {
   return {
     Records: [
       {
@@ -56,7 +62,7 @@ export function objectCreated(bucket: string, key: string, size: number, eTag = 
         eventSource: 'aws:s3',
         awsRegion: 'us-east-1',
         eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:CompleteMultipartUpload',
+        eventName,
         userIdentity: { principalId: 'AWS:x' },
         requestParameters: { sourceIPAddress: '10.0.0.1' },
         responseElements: { 'x-amz-request-id': 'r', 'x-amz-id-2': 'i' },

@@ -18,6 +18,7 @@ import { createSHA1 } from 'hash-wasm';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../local/lambda-context.js';
 import { objectCreated } from './events.js';
+import { useHandlerEnv } from './fixtures.js';
 import { contentKey, keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
@@ -29,11 +30,7 @@ type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Pr
 let hasher: Handler;
 
 beforeAll(async () => {
-  Object.assign(process.env, {
-    TABLE_NAME: 'images',
-    BUCKET_NAME: 'bucket',
-    SITE_NAME: 'eu-west-1',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  useHandlerEnv({
     POWERTOOLS_METRICS_DISABLED: 'true',
     HASHER_RANGE_SIZE: String(1024 * 1024),
     HASHER_CONCURRENCY: '2',

@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { apiEvent, context, route } from './events.js';
+import { recordsHandler } from './fixtures.js';
 import { IMAGES_PARTITION, keys } from '../../functions/core/db/schema.js';
 import { LAMBDA_MAX_RESPONSE_BYTES, lambdaPayloadBytes } from '../../functions/http/envelope.js';
 
@@ -17,8 +18,7 @@ mockClient(DynamoDBClient);
 let records: typeof import('../../functions/records.js').handler;
 
 beforeAll(async () => {
-  Object.assign(process.env, { TABLE_NAME: 'images', SITE_NAME: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  ({ handler: records } = await import('../../functions/records.js'));
+  records = await recordsHandler();
 });
 
 const item = (i: number, description = '\u0001'.repeat(4096)) => {

@@ -10,6 +10,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiEvent, context, route } from './events.js';
+import { useHandlerEnv } from './fixtures.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -18,10 +19,7 @@ let records: typeof import('../../functions/records.js').handler;
 let written: string[] = [];
 
 beforeAll(async () => {
-  Object.assign(process.env, {
-    TABLE_NAME: 'images',
-    SITE_NAME: 'eu-west-1',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  useHandlerEnv({
     // What the stack sets from its context (infra/constructs/service-function.ts).
     POWERTOOLS_SERVICE_NAME: 'boot-images',
     POWERTOOLS_METRICS_NAMESPACE: 'Cluster/BootImages',

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { errorToResponse } from '../../functions/http/errors.js';
 import { apiEvent, context, route } from './events.js';
-import { IMAGES_PARTITION, keys } from '../../functions/core/db/schema.js';
+import { contentHandler, imageItem, recordsHandler } from './fixtures.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -20,9 +20,8 @@ let records: typeof import('../../functions/records.js').handler;
 let content: typeof import('../../functions/content.js').handler;
 
 beforeAll(async () => {
-  Object.assign(process.env, { TABLE_NAME: 'images', BUCKET_NAME: 'b', SITE_NAME: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  ({ handler: records } = await import('../../functions/records.js'));
-  ({ handler: content } = await import('../../functions/content.js'));
+  records = await recordsHandler();
+  content = await contentHandler();
 });
 
 beforeEach(() => {
@@ -31,19 +30,7 @@ beforeEach(() => {
 });
 
 const uid = '0123456789abcdef0123456789abcdef';
-const image = {
-  ...keys.image(uid),
-  gsi1pk: IMAGES_PARTITION,
-  gsi1sk: 'base',
-  kind: 'image',
-  uid,
-  name: 'base',
-  frozen: false,
-  last_modified: 1,
-  last_modified_by: 'a',
-  last_modified_on: 'eu-west-1',
-  version: 3,
-};
+const image = imageItem(uid);
 
 /** What node:net and the SDK's NodeHttpHandler throw. */
 const systemError = (code: string, message: string): Error => Object.assign(new Error(message), { code });

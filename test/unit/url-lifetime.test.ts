@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { apiEvent, context, route } from './events.js';
+import { contentHandler, uploadItem } from './fixtures.js';
 import { contentKey, keys } from '../../functions/core/db/schema.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
@@ -47,17 +48,9 @@ const CONFIGURED = 3600;
 const uid = '0123456789abcdef0123456789abcdef';
 const fileUid = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const uploadId = 'fedcba9876543210fedcba9876543210';
-const MiB = 1024 * 1024;
 
 beforeAll(async () => {
-  Object.assign(process.env, {
-    TABLE_NAME: 'images',
-    BUCKET_NAME: 'bucket',
-    SITE_NAME: 'eu-west-1',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    UPLOAD_URL_EXPIRY_SECONDS: String(CONFIGURED),
-  });
-  ({ handler: content } = await import('../../functions/content.js'));
+  content = await contentHandler({ UPLOAD_URL_EXPIRY_SECONDS: String(CONFIGURED) });
 });
 
 beforeEach(() => {
@@ -81,23 +74,7 @@ beforeEach(() => {
     },
   });
   ddbMock.on(GetCommand, { Key: keys.upload(uploadId) }).resolves({
-    Item: {
-      ...keys.upload(uploadId),
-      kind: 'upload',
-      upload_id: uploadId,
-      image_uid: uid,
-      key: contentKey(uploadId),
-      s3_upload_id: 's3-upload',
-      size: 6 * MiB,
-      part_size: 5 * MiB,
-      part_count: 2,
-      fmt: 'cwsquash',
-      state: 'uploading',
-      started_by: 'a',
-      started_on: 'eu-west-1',
-      created_at: Date.now() / 1000,
-      expires_at: Date.now() / 1000 + 86_400,
-    },
+    Item: uploadItem(uploadId, uid),
   });
   s3Mock.on(ListPartsCommand).resolves({ Parts: [] });
 });
