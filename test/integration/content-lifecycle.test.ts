@@ -22,13 +22,13 @@ import {
   startUpload,
   testDdb,
   testS3,
-  uploadContent,
   uploadParts,
   waitForState,
   type CompletedPart,
   type Session,
   contentInfo,
   objectExists,
+  imageWithContent,
 } from './upload-client.js';
 import { contentKey, keys } from '../../functions/core/db/schema.js';
 
@@ -54,10 +54,7 @@ async function s3Parts(uploadId: string): Promise<number[] | 'NoSuchUpload'> {
 
 group('a declared sha1 that does not match', () => {
   it('fails the session with a reason, deletes the new object and keeps the old content', async () => {
-    const image = await createImage();
-    const old = makeContent(0, 7_000);
-    const first = await uploadContent(image.uid, old);
-    expect(first.state).toBe('ready');
+    const { image, old, first } = await imageWithContent(7_000);
 
     const data = makeContent(1, 333);
     const wrong = sha1Hex(Buffer.from('something else'));

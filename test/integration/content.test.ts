@@ -24,6 +24,7 @@ import {
   type Session,
   contentInfo,
   type ContentInfo,
+  imageWithContent,
 } from './upload-client.js';
 import { makeSquashfs } from '../squashfs.js';
 
@@ -230,10 +231,7 @@ group('no content', () => {
 
 group('frozen images', () => {
   it('refuse upload, complete, abort, content delete and image delete with 403', async () => {
-    const image = await createImage();
-    const old = makeContent(0, 4_000);
-    const first = await uploadContent(image.uid, old);
-    expect(first.state).toBe('ready');
+    const { image, old, first } = await imageWithContent(4_000);
 
     const data = makeContent(1, 10);
     const session = await startUpload(image.uid, { size: data.length, part_size: PART });

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HeadObjectCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { call, stack, type ApiResponse, type CallOptions } from './api.js';
+import { call, createImage, stack, type ApiResponse, type CallOptions } from './api.js';
 
 export const MIB = 1024 * 1024;
 /** S3's minimum part size; keeps the test files small. */
@@ -199,6 +199,15 @@ export function testDdb(): DynamoDBDocumentClient {
     marshallOptions: { removeUndefinedValues: true },
   });
   return docClient;
+}
+
+/** A new image whose content is `tail` random bytes, uploaded and ready. */
+export async function imageWithContent(tail: number): Promise<{ image: { uid: string; name: string }; old: Buffer; first: Session }> {
+  const image = await createImage();
+  const old = makeContent(0, tail);
+  const first = await uploadContent(image.uid, old);
+  if (first.state !== 'ready') throw new Error(`the first upload of ${image.uid} ended ${first.state}: ${first.reason ?? ''}`);
+  return { image, old, first };
 }
 
 /** Whether the stack's S3 holds an object at `key`. */
