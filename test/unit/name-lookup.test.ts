@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../functions/core/db/schema.js';
+import { useHandlerEnv } from './fixtures.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 mockClient(DynamoDBClient);
@@ -15,7 +16,7 @@ mockClient(DynamoDBClient);
 let findImage: typeof import('../../functions/core/images/service.js').findImage;
 
 beforeAll(async () => {
-  Object.assign(process.env, { TABLE_NAME: 'images', BUCKET_NAME: 'bucket', SITE_NAME: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT' });
+  useHandlerEnv();
   ({ findImage } = await import('../../functions/core/images/service.js'));
 });
 
