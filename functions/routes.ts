@@ -8,6 +8,11 @@
  * table; `content` also presigns and deletes objects under `content/`, so
  * every route that can release a file (deleting an image, deleting content)
  * lives there.
+ *
+ * Every route sits behind the JWT authorizer but those marked `capture`,
+ * which sit behind the capture authorizer instead: they take a capture job's
+ * credential (`Authorization: Capture <id>.<secret>`) and nothing else, and a
+ * JWT opens none of them (functions/core/capture/authorize.ts).
  */
 export const API_BASE = '/api/v1';
 
@@ -20,6 +25,8 @@ export interface Route {
   readonly path: string;
   readonly fn: ApiFunction;
   readonly admin: boolean;
+  /** Behind the capture authorizer, for a job's `upload` or its `status` (see functions/core/capture/authorize.ts). */
+  readonly capture?: 'status' | 'upload';
 }
 
 export const ROUTES = [
@@ -38,6 +45,15 @@ export const ROUTES = [
   { method: 'GET', path: '/image/{id}/content/upload/{upload_id}', fn: 'content', admin: true },
   { method: 'POST', path: '/image/{id}/content/upload/{upload_id}', fn: 'content', admin: true },
   { method: 'DELETE', path: '/image/{id}/content/upload/{upload_id}', fn: 'content', admin: true },
+  { method: 'POST', path: '/image/{id}/capture', fn: 'content', admin: true },
+  // A reader lists; the same GET carrying the reference page's JSON body starts a job, and needs the admin role.
+  { method: 'GET', path: '/image/{id}/capture', fn: 'content', admin: false },
+  { method: 'DELETE', path: '/image/{id}/capture/{capture_id}', fn: 'content', admin: true },
+  { method: 'GET', path: '/capture/{capture_id}', fn: 'content', admin: false, capture: 'status' },
+  { method: 'PUT', path: '/capture/{capture_id}/content', fn: 'content', admin: false, capture: 'upload' },
+  { method: 'GET', path: '/capture/{capture_id}/content/upload/{upload_id}', fn: 'content', admin: false, capture: 'upload' },
+  { method: 'POST', path: '/capture/{capture_id}/content/upload/{upload_id}', fn: 'content', admin: false, capture: 'upload' },
+  { method: 'DELETE', path: '/capture/{capture_id}/content/upload/{upload_id}', fn: 'content', admin: false, capture: 'upload' },
 ] as const satisfies readonly Route[];
 
 export type RouteSpec = (typeof ROUTES)[number];

@@ -2,15 +2,21 @@
  * The local API Gateway: turns each HTTP request into an HTTP API payload 2.0
  * event, verifies the Bearer token as a JWT authorizer would, and calls the
  * same exported handler that Lambda runs. Every route, `$default` included,
- * is behind the authorizer, as on AWS: without a valid token the answer is
- * 401 before any routing; with one, a request that matches no route goes to
- * the `$default` route (the records function), which answers 404 or 405.
+ * is behind the JWT authorizer, as on AWS, but the capture routes: without a
+ * valid token the answer is 401 before any routing; with one, a request that
+ * matches no route goes to the `$default` route (the records function), which
+ * answers 404 or 405. The capture routes (`capture` in functions/routes.ts)
+ * are behind the capture authorizer instead, the same handler Lambda runs as
+ * API Gateway's REQUEST authorizer: no Authorization header is a 401 without
+ * calling it, a refusal is a 403, and its context reaches the handler as
+ * `requestContext.authorizer.lambda`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { JWTPayload } from 'jose';
 import type { ApiEvent } from '../functions/http/api-handler.js';
+import type { CaptureAuthorizerEvent, CaptureAuthorizerResult } from '../functions/capture-authorizer.js';
 import { matchRoute, routeKey, type ApiFunction } from '../functions/routes.js';
 import { serveConsole } from './console.js';
 import { lambdaContext } from './lambda-context.js';
@@ -21,6 +27,8 @@ export type ApiLambda = (event: ApiEvent, context: Context) => Promise<APIGatewa
 export interface GatewayOptions {
   keys: SigningKeys;
   functions: Record<ApiFunction, ApiLambda>;
+  /** The capture routes' authorizer (functions/capture-authorizer.ts). */
+  captureAuthorizer: (event: CaptureAuthorizerEvent) => Promise<CaptureAuthorizerResult>;
   /** One line per request on this stream, like an access log. */
   accessLog?: (line: string) => void;
 }
@@ -61,12 +69,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Gatewa
   const method = (req.method ?? 'GET').toUpperCase();
   const match = matchRoute(method, target.path);
 
-  const auth = await authorize(req.headers.authorization, options.keys);
-  if ('reason' in auth) {
-    send(res, envelopeError(401, auth.reason, { 'www-authenticate': 'Bearer' }));
-    return;
-  }
-  const claims = auth.claims;
   let fn: ApiFunction = 'records';
   let key = '$default';
   let params: Record<string, string> | undefined;
@@ -76,7 +78,29 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Gatewa
     params = match.params;
   }
 
-  const event = buildEvent(req, target, method, key, body, params, claims);
+  let authorizer: EventAuthorizer;
+  if (match.kind === 'route' && match.route.capture !== undefined) {
+    const header = req.headers.authorization;
+    if (header === undefined || header.trim() === '') {
+      send(res, envelopeError(401, 'a capture credential is required: send "Authorization: Capture <id>.<secret>"', { 'www-authenticate': 'Capture' }));
+      return;
+    }
+    const verdict = await options.captureAuthorizer({ routeKey: key, headers: { authorization: header }, pathParameters: params ?? {} });
+    if (!verdict.isAuthorized) {
+      send(res, envelopeError(403, 'the capture credential does not open this route (wrong, expired, revoked or used up, or for another job)'));
+      return;
+    }
+    authorizer = { lambda: verdict.context };
+  } else {
+    const auth = await authorize(req.headers.authorization, options.keys);
+    if ('reason' in auth) {
+      send(res, envelopeError(401, auth.reason, { 'www-authenticate': 'Bearer' }));
+      return;
+    }
+    authorizer = { principalId: '', integrationLatency: 0, jwt: { claims: auth.claims, scopes: [] } };
+  }
+
+  const event = buildEvent(req, target, method, key, body, params, authorizer);
   const result = await options.functions[fn](event, lambdaContext(`image-service-${fn}`, API_TIMEOUT_MS));
   send(res, result);
 }
@@ -97,6 +121,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 }
 
 type Claims = Record<string, string | number | boolean | string[]>;
+type EventAuthorizer = NonNullable<ApiEvent['requestContext']['authorizer']>;
 
 async function authorize(header: string | undefined, keys: SigningKeys): Promise<{ claims: Claims } | { reason: string }> {
   if (header === undefined || header.trim() === '') {
@@ -149,13 +174,15 @@ function buildEvent(
   key: string,
   body: Buffer,
   params: Record<string, string> | undefined,
-  claims: Claims | undefined,
+  authorizer: EventAuthorizer,
 ): ApiEvent {
   // Without a prototype, a header or parameter named "__proto__" is a key like any other.
   const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   }
+  // API Gateway adds it; the capture command's URL is built from it.
+  headers['x-forwarded-proto'] ??= 'http';
   const query: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of new URLSearchParams(target.query)) query[k] = Object.hasOwn(query, k) ? `${query[k]},${v}` : v;
   const now = new Date();
@@ -175,7 +202,7 @@ function buildEvent(
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
-      ...(claims ? { authorizer: { principalId: '', integrationLatency: 0, jwt: { claims, scopes: [] } } } : {}),
+      authorizer,
       domainName: host,
       domainPrefix: host.split('.')[0] ?? host,
       http: {

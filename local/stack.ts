@@ -167,9 +167,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     }
 
     // Imported only now: the handlers' modules read the environment set above.
-    const [{ handler: records }, { handler: content }] = await Promise.all([
+    const [{ handler: records }, { handler: content }, { handler: captureAuthorizer }] = await Promise.all([
       import('../functions/records.js'),
       import('../functions/content.js'),
+      import('../functions/capture-authorizer.js'),
     ]);
 
     // The sweeper runs on a schedule on AWS; here once at start (re-driving what a crash left) and then every interval.
@@ -182,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const server = createGateway({
       keys,
       functions: { records: records as ApiLambda, content: content as ApiLambda },
+      captureAuthorizer,
       ...(options.accessLog ? { accessLog: options.accessLog } : {}),
     });
     await new Promise<void>((resolve, reject) => {

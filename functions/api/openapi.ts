@@ -10,7 +10,7 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponse
 import * as z from 'zod/mini';
 import { API_BASE, ROUTES, routeKey, type RouteSpec } from '../routes.js';
 import * as res from './responses.js';
-import { cloneBody, completeUploadBody, createBody, downloadQuery, listQuery, patchBody, replaceBody, startUploadBody } from './schemas.js';
+import { captureBody, cloneBody, completeUploadBody, createBody, downloadQuery, listQuery, patchBody, replaceBody, startUploadBody } from './schemas.js';
 
 export const OPENAPI_PATH = `${API_BASE}/openapi.json`;
 
@@ -23,8 +23,12 @@ interface Operation {
   ok: Record<number, Body | { redirect: string }>;
   body?: Body;
   query?: z.core.$ZodObject;
+  /** The body may be left out (a GET that also takes one). */
+  bodyOptional?: boolean;
   /** Takes `If-Match` and checks it against the record's ETag. */
   ifMatch?: boolean;
+  /** Error statuses beyond the ones every route of its kind has. */
+  errors?: number[];
 }
 
 type RouteKey = RouteSpec extends infer R ? (R extends RouteSpec ? `${R['method']} ${typeof API_BASE}${R['path']}` : never) : never;
@@ -96,6 +100,51 @@ const OPERATIONS: Record<RouteKey, Operation> = {
     summary: 'Abort an upload; its parts are removed',
     ok: { 200: res.success(res.uploadSession) },
   },
+  'POST /api/v1/image/{id}/capture': {
+    summary: 'Start a capture job: a single-use credential and the one command to run on the node',
+    description:
+      'The service never connects to the node: the node runs the command, which builds a squashfs of its root and uploads it ' +
+      'with the job\'s credential. `credentials` is refused for that reason. The credential is shown this once.',
+    ok: { 201: res.success(res.startedCapture) },
+    body: captureBody,
+  },
+  'GET /api/v1/image/{id}/capture': {
+    summary: "The image's capture jobs and their state; with the reference page's JSON body, starts one (admin)",
+    description:
+      'Without a body: the jobs, oldest first (a reader may list; secrets are never shown). With a JSON body, as POST. ' +
+      'A GET body reaches the service where the way to it passes one on (API Gateway HTTP APIs do; CloudFront refuses a GET with a body).',
+    ok: { 200: res.success(res.captureList), 201: res.success(res.startedCapture) },
+    body: captureBody,
+    bodyOptional: true,
+    errors: [403],
+  },
+  'DELETE /api/v1/image/{id}/capture/{capture_id}': {
+    summary: "Revoke a capture job whose credential was not used up; an upload it opened is aborted",
+    ok: { 200: res.success(res.captureJob) },
+  },
+  'GET /api/v1/capture/{capture_id}': {
+    summary: 'The job, as its node sees it (capture credential)',
+    description: 'What to exclude and how to compress; after the upload, the service\'s verdict (`ready`, or `failed` with a reason).',
+    ok: { 200: res.success(res.captureJob) },
+  },
+  'PUT /api/v1/capture/{capture_id}/content': {
+    summary: "Start the job's upload into its image (capture credential); as PUT /image/{id}/content, fmt cwsquash",
+    ok: { 201: res.success(res.uploadSession) },
+    body: startUploadBody,
+  },
+  'GET /api/v1/capture/{capture_id}/content/upload/{upload_id}': {
+    summary: "The job's upload session (capture credential)",
+    ok: { 200: res.success(res.uploadSession) },
+  },
+  'POST /api/v1/capture/{capture_id}/content/upload/{upload_id}': {
+    summary: "Complete the job's upload (capture credential); this uses the credential up",
+    ok: { 202: res.success(res.uploadSession) },
+    body: completeUploadBody,
+  },
+  'DELETE /api/v1/capture/{capture_id}/content/upload/{upload_id}': {
+    summary: "Abort the job's upload (capture credential); the job may start another",
+    ok: { 200: res.success(res.uploadSession) },
+  },
 };
 
 const ERRORS: Record<number, string> = {
@@ -111,15 +160,22 @@ const ERRORS: Record<number, string> = {
 };
 
 function errorStatuses(route: (typeof ROUTES)[number], op: Operation): number[] {
-  const statuses = [400, 401];
-  if (route.admin) statuses.push(403, 409);
-  if (route.path.includes('{id}')) statuses.push(404);
+  const statuses = [400, 401, ...(op.errors ?? [])];
+  // The capture authorizer refuses a credential that does not open the route with a 403.
+  if (route.admin || 'capture' in route) statuses.push(403, 409);
+  if (route.path.includes('{id}') || route.path.includes('{capture_id}')) statuses.push(404);
   if (op.ifMatch) statuses.push(412);
   statuses.push(413, 500, 503);
   return statuses;
 }
 
 const json = (schema: Body) => ({ 'application/json': { schema } });
+
+const PATH_PARAMS: Record<string, string> = {
+  id: 'The image UID (32 hex characters) or name.',
+  upload_id: 'The upload id.',
+  capture_id: 'The capture job id.',
+};
 
 function operation(route: (typeof ROUTES)[number]): ZodOpenApiOperationObject {
   const key = routeKey(route) as RouteKey;
@@ -137,16 +193,14 @@ function operation(route: (typeof ROUTES)[number]): ZodOpenApiOperationObject {
   const path: Record<string, z.core.$ZodType> = {};
   for (const name of route.path.match(/\{(\w+)\}/g) ?? []) {
     const param = name.slice(1, -1);
-    path[param] = z
-      .string()
-      .check(z.meta({ description: param === 'id' ? 'The image UID (32 hex characters) or name.' : 'The upload id.' }));
+    path[param] = z.string().check(z.meta({ description: PATH_PARAMS[param] ?? param }));
   }
   return {
     operationId: `${route.method.toLowerCase()}${route.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9_]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
-    tags: [route.path.includes('/content') ? 'content' : 'images'],
-    ...(route.admin ? { 'x-role': 'admin' } : { 'x-role': 'reader' }),
+    tags: [route.path.includes('/capture') ? 'capture' : route.path.includes('/content') ? 'content' : 'images'],
+    ...('capture' in route ? { 'x-role': 'capture credential', security: [{ capture: [] }] } : { 'x-role': route.admin ? 'admin' : 'reader' }),
     requestParams: {
       ...(Object.keys(path).length > 0 ? { path: z.object(path) } : {}),
       ...(op.query ? { query: op.query } : {}),
@@ -160,7 +214,7 @@ function operation(route: (typeof ROUTES)[number]): ZodOpenApiOperationObject {
           }
         : {}),
     },
-    ...(op.body ? { requestBody: { required: true, content: json(op.body) } } : {}),
+    ...(op.body ? { requestBody: { required: op.bodyOptional !== true, content: json(op.body) } } : {}),
     responses,
   };
 }
@@ -191,16 +245,26 @@ export function openApiDocument(): ReturnType<typeof createDocument> {
     tags: [
       { name: 'images', description: 'Image records' },
       { name: 'content', description: 'Content files and their uploads' },
+      { name: 'capture', description: 'Capture jobs: a node captures its root file system into an image' },
     ],
     paths,
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        capture: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: "`Capture <capture_id>.<secret>`: a capture job's credential; it opens only that job's /capture routes.",
+        },
+      },
       responses,
       schemas: {
         Image: res.imageRecord,
         ContentEntry: res.contentEntry,
         UploadSession: res.uploadSession,
         DownloadLink: res.downloadLink,
+        CaptureJob: res.captureJob,
         Failure: res.failure,
       },
     },

@@ -9,6 +9,7 @@ import * as z from 'zod/mini';
 import type { ContentEntry, ImageRecord } from '../core/images/model.js';
 import type { DownloadLink } from '../core/content/service.js';
 import type { SessionView } from '../core/uploads/service.js';
+import type { CaptureView, StartedCapture } from '../core/capture/service.js';
 
 const uid = z.string().check(z.regex(/^[0-9a-f]{32}$/), z.meta({ description: 'A UID: 32 lower-case hex characters.' }));
 const epochSeconds = z.number().check(z.meta({ description: 'Epoch seconds (may be fractional).' }));
@@ -91,6 +92,31 @@ export const uploadSession = z.strictObject({
   session_expires: epochSeconds,
 });
 
+export const captureJob = z.strictObject({
+  capture_id: uid,
+  image: uid,
+  node: z.string().check(z.meta({ description: 'The node being captured (the request\'s `uid`); recorded, never contacted.' })),
+  exclude: z.array(z.string()).check(z.meta({ description: 'mksquashfs `-wildcards -e` patterns, relative to the root, on top of imgctl\'s defaults.' })),
+  compress: z.nullable(z.string()),
+  state: z.enum(['pending', 'uploading', 'hashing', 'ready', 'failed']),
+  reason: z.optional(z.string()),
+  upload_id: z.nullable(z.string()),
+  created_at: epochSeconds,
+  created_by: z.string(),
+  credential_expires: epochSeconds,
+  ended_at: z.optional(epochSeconds),
+});
+
+export const startedCapture = z.strictObject({
+  ...captureJob.shape,
+  credential: z.string().check(
+    z.meta({ description: '`<capture_id>.<secret>`, shown this once: send it as `Authorization: Capture <credential>` (imgctl does).' }),
+  ),
+  command: z.string().check(z.meta({ description: 'The one command to run on the node.' })),
+});
+
+export const captureList = z.array(captureJob);
+
 /** `{"success": true, "data": ...}`, as the reference page shows. */
 export const success = <T extends z.core.SomeType>(data: T) => z.strictObject({ success: z.literal(true), data });
 
@@ -118,9 +144,17 @@ export const typeChecks: [
   SameKeys<z.output<typeof uploadSession>, SessionView>,
   Both<z.output<typeof downloadLink>, DownloadLink>,
   SameKeys<z.output<typeof downloadLink>, DownloadLink>,
+  Both<z.output<typeof captureJob>, CaptureView>,
+  SameKeys<z.output<typeof captureJob>, CaptureView>,
+  Both<z.output<typeof startedCapture>, StartedCapture>,
+  SameKeys<z.output<typeof startedCapture>, StartedCapture>,
 ] = [
   [(a) => a, (b) => b],
   (a) => a,
+  [(a) => a, (b) => b],
+  [(a) => a, (b) => b],
+  [(a) => a, (b) => b],
+  [(a) => a, (b) => b],
   [(a) => a, (b) => b],
   [(a) => a, (b) => b],
   [(a) => a, (b) => b],

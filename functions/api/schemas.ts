@@ -13,6 +13,7 @@ import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { looksLikeUid, MAX_NAME_LENGTH, NAME_PATTERN } from '../core/ids.js';
 import { STAMP_KEYS } from '../core/images/model.js';
+import { COMPRESSORS, MAX_EXCLUDE_LENGTH, MAX_EXCLUDES, type Compressor } from '../core/capture/model.js';
 
 z.config(en());
 
@@ -173,4 +174,51 @@ export const completeUploadBody = z.strictObject({
 export const downloadQuery = z.strictObject({
   redirect: z.optional(z.enum(['true', 'false'], { error: 'must be true or false' })),
   parts: z.optional(count(1000)),
+});
+
+/* Capture */
+
+/** A node's UID or host name: recorded with the job, never contacted. */
+const nodeName = z
+  .string({ error: 'must be a string naming the node (its UID or host name)' })
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit'));
+
+const excludePattern = z
+  .string({ error: 'must be a string' })
+  .check(
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(MAX_EXCLUDE_LENGTH, `must be at most ${MAX_EXCLUDE_LENGTH} characters`),
+    z.refine((t: string) => !UNPRINTABLE.test(t) && !/[\t\n\r]/.test(t), 'must not contain control characters'),
+  );
+
+/**
+ * The reference page's capture body: `uid` (the node), `exclude`, `credentials`, `compress`.
+ * `credentials` would be what a head node uses to log in to the node; this service never
+ * connects to a node (the node runs the capture and uploads it), so it is refused rather
+ * than stored where it would serve nothing.
+ */
+export const captureBody = z.strictObject({
+  uid: nodeName,
+  exclude: z.optional(
+    z.pipe(
+      z.union([excludePattern, z.array(excludePattern).check(z.maxLength(MAX_EXCLUDES, `must list at most ${MAX_EXCLUDES} patterns`))], {
+        error: 'must be a pattern or a list of patterns (relative to the captured root, as mksquashfs -wildcards -e takes them)',
+      }),
+      z.transform((v: string | string[]) => (typeof v === 'string' ? [v] : v)),
+    ),
+  ),
+  credentials: z.optional(
+    z.unknown().check(
+      z.refine((v: unknown) => v === null, {
+        error:
+          'is not accepted: this service never connects to a node, so it has no use for credentials to one; run the command the answer gives on the node instead (it authenticates with the job\'s own single-use credential)',
+      }),
+    ),
+  ),
+  compress: z.optional(
+    z.pipe(
+      z.union([z.enum(COMPRESSORS), z.boolean()], { error: `must be one of ${COMPRESSORS.join(', ')} (or true for gzip, false for none)` }),
+      z.transform((v: Compressor | boolean): Compressor => (v === true ? 'gzip' : v === false ? 'none' : v)),
+    ),
+  ),
 });

@@ -137,4 +137,12 @@ export const config = {
   get hasherReadTimeoutMs(): number {
     return once('hasherReadTimeoutMs', () => positiveInt('HASHER_READ_TIMEOUT_MS', 30_000));
   },
+  /** How long a capture job's credential works (the node must finish its upload within it). */
+  get captureCredentialTtlSeconds(): number {
+    return once('captureCredentialTtlSeconds', () => positiveInt('CAPTURE_CREDENTIAL_TTL_SECONDS', 24 * 3600));
+  },
+  /** How long a capture job stays listed after its credential expired. */
+  get captureRetentionSeconds(): number {
+    return once('captureRetentionSeconds', () => positiveInt('CAPTURE_RETENTION_SECONDS', 30 * 24 * 3600));
+  },
 };

@@ -12,15 +12,21 @@ import { forbidden } from '../core/errors.js';
 import { logger } from '../core/logger.js';
 import type { Actor } from '../core/images/model.js';
 import { API_BASE, matchRoute, routeKey, ROUTES, type ApiFunction, type RouteSpec } from '../routes.js';
-import { principalOf, type Principal } from './auth.js';
+import { captureOf, principalOf, type CaptureContext, type Principal } from './auth.js';
 import { fail, type HttpResult } from './envelope.js';
 import { errorToResponse } from './errors.js';
 import { parseWith } from './validation.js';
 
-/** What the local gateway and API Gateway both deliver (every route has the JWT authorizer; the type keeps `authorizer` optional so a missing one is a 401, not a crash). */
+type JwtAuthorizer = APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'];
+
+/**
+ * What the local gateway and API Gateway both deliver: the JWT authorizer's
+ * claims, or on the capture routes the capture authorizer's context. The type
+ * keeps both optional so a missing one is a 401, not a crash.
+ */
 export type ApiEvent = Omit<APIGatewayProxyEventV2WithJWTAuthorizer, 'requestContext'> & {
   requestContext: Omit<APIGatewayProxyEventV2WithJWTAuthorizer['requestContext'], 'authorizer'> & {
-    authorizer?: APIGatewayProxyEventV2WithJWTAuthorizer['requestContext']['authorizer'];
+    authorizer?: Partial<JwtAuthorizer> & { lambda?: Partial<CaptureContext> };
   };
 };
 
@@ -30,6 +36,8 @@ export interface ApiRequest {
   query: Record<string, string>;
   principal: Principal;
   actor: Actor;
+  /** On the capture routes: the job whose credential the capture authorizer accepted. */
+  capture?: CaptureContext;
 }
 
 export type RouteHandler = (request: ApiRequest) => Promise<HttpResult>;
@@ -64,7 +72,8 @@ export function apiHandler<F extends ApiFunction>(fn: F, handlers: Handlers<F>) 
       const route = routes.get(event.routeKey);
       const handle = byKey[event.routeKey];
       if (!route || !handle) return unmatched(event);
-      const principal = principalOf(event);
+      const capture = 'capture' in route ? captureOf(event, stringsOf(event.pathParameters)) : undefined;
+      const principal = capture ? { user: `capture:${capture.capture_id}`, admin: false } : principalOf(event);
       if (route.admin && !principal.admin) {
         throw forbidden(`${route.method} ${route.path} needs the admin role; "${principal.user}" is not in "${config.adminGroup}"`);
       }
@@ -76,6 +85,7 @@ export function apiHandler<F extends ApiFunction>(fn: F, handlers: Handlers<F>) 
         query,
         principal,
         actor: { user: principal.user, site: config.siteName },
+        ...(capture ? { capture } : {}),
       });
     });
 }

@@ -30,6 +30,29 @@ export function principalOf(event: { requestContext: { authorizer?: { jwt?: { cl
  * group named "ops,admins", not an admin. (Group names with spaces cannot be
  * told apart once flattened; the admin group must not contain one.)
  */
+/** What the capture authorizer hands the handler (its simple response's `context`). */
+export interface CaptureContext {
+  capture_id: string;
+  image_uid: string;
+}
+
+/**
+ * The capture job of a request on a capture route, from the capture
+ * authorizer's context; it must name the job of the path (the authorizer
+ * checked that too).
+ */
+export function captureOf(
+  event: { requestContext: { authorizer?: { lambda?: Partial<CaptureContext> } } },
+  params: Record<string, string>,
+): CaptureContext {
+  const context = event.requestContext.authorizer?.lambda;
+  if (typeof context?.capture_id !== 'string' || typeof context.image_uid !== 'string') {
+    throw new ServiceError('unauthenticated', 'a capture credential is required: "Authorization: Capture <id>.<secret>"');
+  }
+  if (params['capture_id'] !== context.capture_id) throw new ServiceError('forbidden', 'the capture credential is for another job');
+  return { capture_id: context.capture_id, image_uid: context.image_uid };
+}
+
 export function groupsOf(claim: unknown): string[] {
   if (Array.isArray(claim)) return claim.map(String);
   if (typeof claim !== 'string') return [];

@@ -138,7 +138,7 @@ describe('AWS failures become clear answers', () => {
   it('claims as API Gateway flattens them: "[admins ops]" is an admin; "[ops]" is not', async () => {
     ddbMock.on(GetCommand).resolves({ Item: image });
     const event = apiEvent(route('DELETE', '/image/{id}'), { params: { id: image.uid } });
-    event.requestContext.authorizer!.jwt.claims['cognito:groups'] = '[ops]';
+    event.requestContext.authorizer!.jwt!.claims['cognito:groups'] = '[ops]';
     const { handler: content } = await import('../../functions/content.js');
     expect((await content(event, context())).statusCode).toBe(403);
   });

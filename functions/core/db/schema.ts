@@ -29,6 +29,7 @@ export const PREFIX = {
   file: 'FILE#',
   upload: 'UPLOAD#',
   chksum: 'CHKSUM#',
+  capture: 'CAPTURE#',
 } as const;
 
 export const keys = {
@@ -38,7 +39,15 @@ export const keys = {
   upload: (id: string) => ({ pk: `${PREFIX.upload}${id}` }),
   /** `sha1` in lower-case hex. */
   chksum: (sha1: string, size: number) => ({ pk: `${PREFIX.chksum}${sha1}#${size}` }),
+  capture: (id: string) => ({ pk: `${PREFIX.capture}${id}` }),
 };
+
+/**
+ * Partition of the byName index listing one image's capture jobs, by creation
+ * time. The table has no sort key, so a job is an item of its own (found by
+ * its id alone, as the capture authorizer needs) and the image's list is here.
+ */
+export const capturesPartition = (imageUid: string): string => `CAPTURES#${imageUid}`;
 
 /** Constant partition of the byName index: every image, sorted by name. */
 export const IMAGES_PARTITION = 'IMAGE';
@@ -209,4 +218,42 @@ export interface UploadItem {
   /** While hashing: the byName index's keys (HASHING_UPLOADS_PARTITION, the time it was last heard of). */
   gsi1pk?: string;
   gsi1sk?: string;
+}
+
+export type CaptureState = 'pending' | 'uploading' | 'hashing' | 'ready' | 'failed';
+
+/**
+ * `CAPTURE#<id>`: a capture job, run by a node with a single-use credential
+ * (`<id>.<secret>`). Only the secret's sha256 is stored. Listed in the byName
+ * index under capturesPartition(image).
+ */
+export interface CaptureItem {
+  pk: string;
+  kind: 'capture';
+  capture_id: string;
+  image_uid: string;
+  /** The node being captured, as the request named it (`uid`); recorded, never contacted. */
+  node: string;
+  /** mksquashfs `-wildcards -e` patterns, relative to the captured root, on top of imgctl's defaults. */
+  exclude: string[];
+  /** mksquashfs compressor; absent: mksquashfs's default (gzip). */
+  compress?: string;
+  state: CaptureState;
+  reason?: string;
+  /** sha256 (hex) of the credential's secret. */
+  secret_sha256: string;
+  /** Epoch seconds after which the credential is refused. */
+  credential_expires: number;
+  /** Set when an admin revoked the job: its credential is refused everywhere. */
+  revoked?: boolean;
+  /** The upload session the node opened with the credential (the latest one). */
+  upload_id?: string;
+  created_at: number;
+  created_by: string;
+  created_on: string;
+  ended_at?: number;
+  /** Epoch seconds; DynamoDB's TTL removes the job after this. */
+  expires_at: number;
+  gsi1pk: string;
+  gsi1sk: string;
 }

@@ -1,0 +1,61 @@
+/**
+ * Lambda: API Gateway's REQUEST authorizer of the capture routes (simple
+ * responses, payload 2.0, no result caching). It accepts
+ * `Authorization: Capture <capture id>.<secret>` only, reads the job with one
+ * GetItem, and hands the handler the job and its image. What a credential
+ * may do is decided in functions/core/capture/authorize.ts; the local gateway
+ * calls this same handler.
+ *
+ * Kept small on purpose (it runs before every capture request): the raw
+ * DynamoDB client and Node built-ins, no middy, Powertools or zod.
+ */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
+import { decide, type CaptureUse, type JobFacts } from './core/capture/authorize.js';
+import { credentialOfHeader } from './core/capture/credential.js';
+import { config } from './core/config.js';
+import type { CaptureState } from './core/db/schema.js';
+import { keys } from './core/db/schema.js';
+import { ROUTES, routeKey } from './routes.js';
+
+export type CaptureAuthorizerEvent = Pick<APIGatewayRequestAuthorizerEventV2, 'routeKey' | 'headers' | 'pathParameters'>;
+export type CaptureAuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<{ capture_id?: string; image_uid?: string }>;
+
+const USES = new Map<string, CaptureUse>(ROUTES.flatMap((r) => ('capture' in r ? [[routeKey(r), r.capture] as const] : [])));
+
+let client: DynamoDBClient | undefined;
+
+export async function handler(event: CaptureAuthorizerEvent): Promise<CaptureAuthorizerResult> {
+  const use = USES.get(event.routeKey);
+  const credential = credentialOfHeader(event.headers?.['authorization']);
+  const pathJob = event.pathParameters?.['capture_id'];
+  const job = use && credential && pathJob === credential.captureId ? await readJob(credential.captureId) : undefined;
+  const decision = use ? decide(credential, job, pathJob, use, Date.now() / 1000) : { allow: false as const, why: 'not a capture route' };
+  // One line per decision, never the secret: who was let in or why not.
+  console.log(JSON.stringify({ level: 'INFO', message: 'capture authorization', route: event.routeKey, job: credential?.captureId, ...decision }));
+  if (!decision.allow) return { isAuthorized: false, context: {} };
+  return { isAuthorized: true, context: { capture_id: decision.captureId, image_uid: decision.imageUid } };
+}
+
+async function readJob(captureId: string): Promise<JobFacts | undefined> {
+  client ??= new DynamoDBClient({});
+  const out = await client.send(
+    new GetItemCommand({
+      TableName: config.tableName,
+      Key: { pk: { S: keys.capture(captureId).pk } },
+      ConsistentRead: true,
+      ProjectionExpression: 'capture_id, image_uid, #state, secret_sha256, credential_expires, revoked',
+      ExpressionAttributeNames: { '#state': 'state' },
+    }),
+  );
+  const item = out.Item;
+  if (!item?.['capture_id']?.S || !item['image_uid']?.S || !item['secret_sha256']?.S || !item['credential_expires']?.N) return undefined;
+  return {
+    capture_id: item['capture_id'].S,
+    image_uid: item['image_uid'].S,
+    state: (item['state']?.S ?? 'failed') as CaptureState,
+    secret_sha256: item['secret_sha256'].S,
+    credential_expires: Number(item['credential_expires'].N),
+    revoked: item['revoked']?.BOOL === true,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * What a capture credential may do, decided from its job alone: the capture
+ * authorizer (functions/capture-authorizer.ts) and the local gateway call
+ * this. A credential opens only the routes of its own job, and:
+ * - `upload` routes (start, resume, complete, abort the job's upload) while
+ *   the job is `pending` or `uploading`: completing the upload consumes it;
+ * - the `status` route (GET /capture/{capture_id}) until it expires, so the
+ *   node can wait for the service's check;
+ * - nothing once the job is revoked or the credential has expired.
+ * The handlers check the job's state again, with conditional writes.
+ */
+import type { CaptureItem } from '../db/schema.js';
+import { secretMatches, type CaptureCredential } from './credential.js';
+
+export type CaptureUse = 'status' | 'upload';
+
+export type JobFacts = Pick<CaptureItem, 'capture_id' | 'image_uid' | 'state' | 'secret_sha256' | 'credential_expires' | 'revoked'>;
+
+export type Decision = { allow: true; captureId: string; imageUid: string } | { allow: false; why: string };
+
+export function decide(
+  credential: CaptureCredential | undefined,
+  job: JobFacts | undefined,
+  pathCaptureId: string | undefined,
+  use: CaptureUse,
+  nowSeconds: number,
+): Decision {
+  if (!credential) return { allow: false, why: 'no "Capture <id>.<secret>" credential' };
+  if (pathCaptureId !== credential.captureId) return { allow: false, why: 'the credential is for another capture job' };
+  if (!job || job.capture_id !== credential.captureId) return { allow: false, why: 'no such capture job' };
+  if (!secretMatches(credential.secret, job.secret_sha256)) return { allow: false, why: 'wrong secret' };
+  if (job.revoked === true) return { allow: false, why: 'the job was revoked' };
+  if (job.credential_expires <= nowSeconds) return { allow: false, why: 'the credential expired' };
+  if (use === 'upload' && job.state !== 'pending' && job.state !== 'uploading') {
+    return { allow: false, why: `the job is ${job.state}: its credential was used` };
+  }
+  return { allow: true, captureId: job.capture_id, imageUid: job.image_uid };
+}
