@@ -14,8 +14,7 @@ import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWith
 import { decide, type CaptureUse, type JobFacts } from './core/capture/authorize.js';
 import { credentialOfHeader } from './core/capture/credential.js';
 import { config } from './core/config.js';
-import type { CaptureState } from './core/db/schema.js';
-import { keys } from './core/db/schema.js';
+import { keys, type CaptureState } from './core/db/schema.js';
 import { ROUTES, routeKey } from './routes.js';
 
 export type CaptureAuthorizerEvent = Pick<APIGatewayRequestAuthorizerEventV2, 'routeKey' | 'headers' | 'pathParameters'>;
@@ -25,15 +24,29 @@ const USES = new Map<string, CaptureUse>(ROUTES.flatMap((r) => ('capture' in r ?
 
 let client: DynamoDBClient | undefined;
 
+const QUIET = new Set(['ERROR', 'CRITICAL', 'SILENT']);
+
 export async function handler(event: CaptureAuthorizerEvent): Promise<CaptureAuthorizerResult> {
   const use = USES.get(event.routeKey);
   const credential = credentialOfHeader(event.headers?.['authorization']);
   const pathJob = event.pathParameters?.['capture_id'];
   const job = use && credential && pathJob === credential.captureId ? await readJob(credential.captureId) : undefined;
   const decision = use ? decide(credential, job, pathJob, use, Date.now() / 1000) : { allow: false as const, why: 'not a capture route' };
-  // One line per decision, never the secret: who was let in or why not.
-  console.log(JSON.stringify({ level: 'INFO', message: 'capture authorization', route: event.routeKey, job: credential?.captureId, ...decision }));
-  if (!decision.allow) return { isAuthorized: false, context: {} };
+  if (!decision.allow) {
+    // Why a credential was refused (never the secret), at the level Powertools would log a warning.
+    if (!QUIET.has(process.env['POWERTOOLS_LOG_LEVEL']?.toUpperCase() ?? '')) {
+      console.log(
+        JSON.stringify({
+          level: 'WARN',
+          message: 'capture credential refused',
+          route: event.routeKey,
+          job: credential?.captureId,
+          why: decision.why,
+        }),
+      );
+    }
+    return { isAuthorized: false, context: {} };
+  }
   return { isAuthorized: true, context: { capture_id: decision.captureId, image_uid: decision.imageUid } };
 }
 

@@ -82,12 +82,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Gatewa
   if (match.kind === 'route' && match.route.capture !== undefined) {
     const header = req.headers.authorization;
     if (header === undefined || header.trim() === '') {
-      send(res, envelopeError(401, 'a capture credential is required: send "Authorization: Capture <id>.<secret>"', { 'www-authenticate': 'Capture' }));
+      send(
+        res,
+        envelopeError(401, 'a capture credential is required: send "Authorization: Capture <id>.<secret>"', {
+          'www-authenticate': 'Capture',
+        }),
+      );
       return;
     }
     const verdict = await options.captureAuthorizer({ routeKey: key, headers: { authorization: header }, pathParameters: params ?? {} });
     if (!verdict.isAuthorized) {
-      send(res, envelopeError(403, 'the capture credential does not open this route (wrong, expired, revoked or used up, or for another job)'));
+      send(
+        res,
+        envelopeError(403, 'the capture credential does not open this route (wrong, expired, revoked or used up, or for another job)'),
+      );
       return;
     }
     authorizer = { lambda: verdict.context };

@@ -34,7 +34,9 @@ export const listOrStartCapture: RouteHandler = async (request) => {
   const { event, params, principal } = request;
   if ((event.body ?? '').trim() !== '') {
     if (!principal.admin) {
-      throw forbidden(`GET /image/{id}/capture with a body starts a capture and needs the admin role; "${principal.user}" is not in "${config.adminGroup}"`);
+      throw forbidden(
+        `GET /image/{id}/capture with a body starts a capture and needs the admin role; "${principal.user}" is not in "${config.adminGroup}"`,
+      );
     }
     return start(request);
   }

@@ -10,7 +10,17 @@ import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponse
 import * as z from 'zod/mini';
 import { API_BASE, ROUTES, routeKey, type RouteSpec } from '../routes.js';
 import * as res from './responses.js';
-import { captureBody, cloneBody, completeUploadBody, createBody, downloadQuery, listQuery, patchBody, replaceBody, startUploadBody } from './schemas.js';
+import {
+  captureBody,
+  cloneBody,
+  completeUploadBody,
+  createBody,
+  downloadQuery,
+  listQuery,
+  patchBody,
+  replaceBody,
+  startUploadBody,
+} from './schemas.js';
 
 export const OPENAPI_PATH = `${API_BASE}/openapi.json`;
 
@@ -104,7 +114,7 @@ const OPERATIONS: Record<RouteKey, Operation> = {
     summary: 'Start a capture job: a single-use credential and the one command to run on the node',
     description:
       'The service never connects to the node: the node runs the command, which builds a squashfs of its root and uploads it ' +
-      'with the job\'s credential. `credentials` is refused for that reason. The credential is shown this once.',
+      "with the job's credential. `credentials` is refused for that reason. The credential is shown this once.",
     ok: { 201: res.success(res.startedCapture) },
     body: captureBody,
   },
@@ -119,12 +129,12 @@ const OPERATIONS: Record<RouteKey, Operation> = {
     errors: [403],
   },
   'DELETE /api/v1/image/{id}/capture/{capture_id}': {
-    summary: "Revoke a capture job whose credential was not used up; an upload it opened is aborted",
+    summary: 'Revoke a capture job whose credential was not used up; an upload it opened is aborted',
     ok: { 200: res.success(res.captureJob) },
   },
   'GET /api/v1/capture/{capture_id}': {
     summary: 'The job, as its node sees it (capture credential)',
-    description: 'What to exclude and how to compress; after the upload, the service\'s verdict (`ready`, or `failed` with a reason).',
+    description: "What to exclude and how to compress; after the upload, the service's verdict (`ready`, or `failed` with a reason).",
     ok: { 200: res.success(res.captureJob) },
   },
   'PUT /api/v1/capture/{capture_id}/content': {
@@ -200,7 +210,9 @@ function operation(route: (typeof ROUTES)[number]): ZodOpenApiOperationObject {
     summary: op.summary,
     ...(op.description ? { description: op.description } : {}),
     tags: [route.path.includes('/capture') ? 'capture' : route.path.includes('/content') ? 'content' : 'images'],
-    ...('capture' in route ? { 'x-role': 'capture credential', security: [{ capture: [] }] } : { 'x-role': route.admin ? 'admin' : 'reader' }),
+    ...('capture' in route
+      ? { 'x-role': 'capture credential', security: [{ capture: [] }] }
+      : { 'x-role': route.admin ? 'admin' : 'reader' }),
     requestParams: {
       ...(Object.keys(path).length > 0 ? { path: z.object(path) } : {}),
       ...(op.query ? { query: op.query } : {}),

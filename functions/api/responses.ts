@@ -95,8 +95,10 @@ export const uploadSession = z.strictObject({
 export const captureJob = z.strictObject({
   capture_id: uid,
   image: uid,
-  node: z.string().check(z.meta({ description: 'The node being captured (the request\'s `uid`); recorded, never contacted.' })),
-  exclude: z.array(z.string()).check(z.meta({ description: 'mksquashfs `-wildcards -e` patterns, relative to the root, on top of imgctl\'s defaults.' })),
+  node: z.string().check(z.meta({ description: "The node being captured (the request's `uid`); recorded, never contacted." })),
+  exclude: z
+    .array(z.string())
+    .check(z.meta({ description: "mksquashfs `-wildcards -e` patterns, relative to the root, on top of imgctl's defaults." })),
   compress: z.nullable(z.string()),
   state: z.enum(['pending', 'uploading', 'hashing', 'ready', 'failed']),
   reason: z.optional(z.string()),
@@ -109,9 +111,11 @@ export const captureJob = z.strictObject({
 
 export const startedCapture = z.strictObject({
   ...captureJob.shape,
-  credential: z.string().check(
-    z.meta({ description: '`<capture_id>.<secret>`, shown this once: send it as `Authorization: Capture <credential>` (imgctl does).' }),
-  ),
+  credential: z
+    .string()
+    .check(
+      z.meta({ description: '`<capture_id>.<secret>`, shown this once: send it as `Authorization: Capture <credential>` (imgctl does).' }),
+    ),
   command: z.string().check(z.meta({ description: 'The one command to run on the node.' })),
 });
 

@@ -181,15 +181,15 @@ export const downloadQuery = z.strictObject({
 /** A node's UID or host name: recorded with the job, never contacted. */
 const nodeName = z
   .string({ error: 'must be a string naming the node (its UID or host name)' })
-  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit'));
-
-const excludePattern = z
-  .string({ error: 'must be a string' })
   .check(
-    z.minLength(1, 'must not be empty'),
-    z.maxLength(MAX_EXCLUDE_LENGTH, `must be at most ${MAX_EXCLUDE_LENGTH} characters`),
-    z.refine((t: string) => !UNPRINTABLE.test(t) && !/[\t\n\r]/.test(t), 'must not contain control characters'),
+    z.regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1-128 letters, digits, ".", "_", ":" or "-", starting with a letter or digit'),
   );
+
+const excludePattern = z.string({ error: 'must be a string' }).check(
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(MAX_EXCLUDE_LENGTH, `must be at most ${MAX_EXCLUDE_LENGTH} characters`),
+  z.refine((t: string) => !UNPRINTABLE.test(t) && !/[\t\n\r]/.test(t), 'must not contain control characters'),
+);
 
 /**
  * The reference page's capture body: `uid` (the node), `exclude`, `credentials`, `compress`.
@@ -211,7 +211,7 @@ export const captureBody = z.strictObject({
     z.unknown().check(
       z.refine((v: unknown) => v === null, {
         error:
-          'is not accepted: this service never connects to a node, so it has no use for credentials to one; run the command the answer gives on the node instead (it authenticates with the job\'s own single-use credential)',
+          "is not accepted: this service never connects to a node, so it has no use for credentials to one; run the command the answer gives on the node instead (it authenticates with the job's own single-use credential)",
       }),
     ),
   ),

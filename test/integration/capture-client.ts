@@ -53,7 +53,10 @@ export function getWithBody(path: string, body: unknown, token: string): Promise
   return new Promise((resolve, reject) => {
     const req = request(
       url,
-      { method: 'GET', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) } },
+      {
+        method: 'GET',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

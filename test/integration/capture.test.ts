@@ -24,7 +24,14 @@ describe('capture jobs', () => {
   it('start: the answer gives the job, a credential shown once and the command; the list never shows the secret', async () => {
     const { uid, name } = await createImage();
     const job = await startCapture(name, { uid: 'node0001', exclude: ['var/cache/*', 'home'], compress: 'xz' });
-    expect(job).toMatchObject({ image: uid, node: 'node0001', exclude: ['var/cache/*', 'home'], compress: 'xz', state: 'pending', upload_id: null });
+    expect(job).toMatchObject({
+      image: uid,
+      node: 'node0001',
+      exclude: ['var/cache/*', 'home'],
+      compress: 'xz',
+      state: 'pending',
+      upload_id: null,
+    });
     expect(job.credential).toMatch(new RegExp(`^${job.capture_id}\\.[A-Za-z0-9_-]{43}$`));
     expect(job.command).toContain(`IMGCTL_CAPTURE_CREDENTIAL=${job.credential}`);
     expect(job.command).toContain(`--url ${stack().apiUrl} capture`);

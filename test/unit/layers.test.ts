@@ -39,6 +39,7 @@ describe('import directions', () => {
     'functions/content.ts',
     'functions/hasher.ts',
     'functions/sweeper.ts',
+    'functions/capture-authorizer.ts',
   ];
 
   it('the core imports nothing of the HTTP adapter or the handlers', () => {
@@ -46,19 +47,39 @@ describe('import directions', () => {
   });
 
   it('images and files do not import each other, nor the use cases above them', () => {
-    const useCases = ['functions/core/content', 'functions/core/uploads'];
+    const useCases = ['functions/core/content', 'functions/core/uploads', 'functions/core/capture'];
     expect(violations('functions/core/images', ['functions/core/files', ...useCases])).toEqual([]);
     expect(violations('functions/core/files', ['functions/core/images', ...useCases])).toEqual([]);
   });
 
   it('db, hashing and the shared helpers import no domain module', () => {
-    const domain = ['functions/core/images', 'functions/core/files', 'functions/core/content', 'functions/core/uploads'];
+    const domain = [
+      'functions/core/images',
+      'functions/core/files',
+      'functions/core/content',
+      'functions/core/uploads',
+      'functions/core/capture',
+    ];
     expect(violations('functions/core/db', domain)).toEqual([]);
     expect(violations('functions/core/hashing', domain)).toEqual([]);
   });
 
   it('the API adapters do not borrow from each other', () => {
-    expect(violations('functions/api', ['functions/api/records.ts', 'functions/api/content.ts'])).toEqual([]);
+    expect(violations('functions/api', ['functions/api/records.ts', 'functions/api/content.ts', 'functions/api/capture.ts'])).toEqual([]);
+  });
+
+  it('the capture authorizer loads nothing but the credential check, the schema, config and the route table', () => {
+    expect(importsOf('functions/capture-authorizer.ts').sort()).toEqual([
+      'functions/core/capture/authorize.ts',
+      'functions/core/capture/credential.ts',
+      'functions/core/config.ts',
+      'functions/core/db/schema.ts',
+      'functions/routes.ts',
+    ]);
+    expect(importsOf('functions/core/capture/authorize.ts').sort()).toEqual([
+      'functions/core/capture/credential.ts',
+      'functions/core/db/schema.ts',
+    ]);
   });
 
   it('imgctl runs nothing of functions/ but the retry loop, which imports nothing', () => {

@@ -132,7 +132,11 @@ export async function captureStartUpload(captureId: string, request: uploads.Sta
     throw invalid(`fmt must be ${CAPTURE_FMT}: a capture is a squashfs, checked as one`);
   }
   const job = await usableJob(captureId);
-  const session = await uploads.startUpload(job.image_uid, { ...request, fmt: CAPTURE_FMT }, { user: job.created_by, site: job.created_on });
+  const session = await uploads.startUpload(
+    job.image_uid,
+    { ...request, fmt: CAPTURE_FMT },
+    { user: job.created_by, site: job.created_on },
+  );
   if (!(await updateCapture(captureId, OPEN, { state: 'uploading', upload_id: session.upload_id }))) {
     await uploads.abortUpload(job.image_uid, session.upload_id).catch(() => undefined);
     throw conflict(`capture ${captureId} was revoked or completed meanwhile`);
