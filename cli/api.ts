@@ -11,7 +11,7 @@
 import { Failure, RequestRefused } from './errors.js';
 import type { Connection } from './config.js';
 import { withRetry } from './transfer/retry.js';
-import type { ContentInfo, ContentStat, DownloadLink, ImageList, ImageRecord, UploadSession } from './types.js';
+import type { CaptureJob, ContentInfo, ContentStat, DownloadLink, ImageList, ImageRecord, StartedCapture, UploadSession } from './types.js';
 
 interface Envelope<T> {
   success: boolean;
@@ -83,7 +83,7 @@ export class Api {
         // The one attempt a 401 may add does not count against the others.
         const last = attempt - (renewed ? 1 : 0) >= transientRetries;
         const token = await credentials.token();
-        headers['authorization'] = `Bearer ${token}`;
+        headers['authorization'] = `${this.connection.scheme ?? 'Bearer'} ${token}`;
         const started = performance.now();
         let res: Response;
         try {
@@ -189,4 +189,22 @@ export class Api {
     });
   abortUpload = (id: string, uploadId: string) =>
     this.data<UploadSession>('DELETE', `/image/${enc(id)}/content/upload/${enc(uploadId)}`, { idempotent: true });
+
+  /* Capture: an admin's routes, then the node's (with a Capture connection) */
+
+  startCapture = (id: string, body: { uid: string; exclude?: string[]; compress?: string }) =>
+    this.data<StartedCapture>('POST', `/image/${enc(id)}/capture`, { body });
+  listCaptures = (id: string) => this.data<CaptureJob[]>('GET', `/image/${enc(id)}/capture`);
+  revokeCapture = (id: string, captureId: string) =>
+    this.data<CaptureJob>('DELETE', `/image/${enc(id)}/capture/${enc(captureId)}`, { idempotent: true });
+
+  captureStatus = (captureId: string) => this.data<CaptureJob>('GET', `/capture/${enc(captureId)}`);
+  captureStartUpload = (captureId: string, body: { size: number; part_size?: number }) =>
+    this.data<UploadSession>('PUT', `/capture/${enc(captureId)}/content`, { body });
+  captureDescribeUpload = (captureId: string, uploadId: string) =>
+    this.data<UploadSession>('GET', `/capture/${enc(captureId)}/content/upload/${enc(uploadId)}`);
+  captureCompleteUpload = (captureId: string, uploadId: string, parts: { part_number: number; etag: string }[], sha1: string) =>
+    this.data<UploadSession>('POST', `/capture/${enc(captureId)}/content/upload/${enc(uploadId)}`, { body: { parts, sha1 } });
+  captureAbortUpload = (captureId: string, uploadId: string) =>
+    this.data<UploadSession>('DELETE', `/capture/${enc(captureId)}/content/upload/${enc(uploadId)}`, { idempotent: true });
 }

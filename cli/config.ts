@@ -171,6 +171,8 @@ export function normalizeUrl(raw: string): string {
 export interface Connection {
   url: string;
   credentials: Credentials;
+  /** The Authorization scheme: `Bearer` (a JWT), or `Capture` (a capture job's credential). Default Bearer. */
+  scheme?: 'Bearer' | 'Capture';
 }
 
 export function refresherOf(settings: Settings): Refresher | undefined {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { Api } from './api.js';
 import { loadSettings, requireConnection, type SettingFlags } from './config.js';
 import type { Context, Output } from './context.js';
+import * as captureCommands from './commands/capture.js';
 import * as configCommands from './commands/config.js';
 import * as contentCommands from './commands/content.js';
 import * as imageCommands from './commands/images.js';
@@ -74,6 +75,7 @@ imgctl or the service (HTTP 400) finds them), 3 verification failed, 130 interru
   configCommands.register(program, contextOf);
   imageCommands.register(program, contextOf);
   contentCommands.register(program, contextOf);
+  captureCommands.register(program, contextOf);
   program
     .command('completion')
     .description('print the shell completion script for bash or zsh')

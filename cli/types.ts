@@ -8,8 +8,10 @@ import type { ContentEntry } from '../functions/core/images/model.js';
 import type { DownloadLink } from '../functions/core/content/service.js';
 import type { StoredPart } from '../functions/core/files/storage.js';
 import type { PartUrl, SessionView } from '../functions/core/uploads/service.js';
+import type { CaptureView, StartedCapture } from '../functions/core/capture/service.js';
 
-export type { ContentEntry, DownloadLink, PartUrl, StoredPart };
+export type { ContentEntry, DownloadLink, PartUrl, StoredPart, StartedCapture };
+export type CaptureJob = CaptureView;
 
 export interface ImageRecord {
   uid: string;

@@ -51,7 +51,8 @@ export const ROUTES = [
   { method: 'DELETE', path: '/image/{id}/capture/{capture_id}', fn: 'content', admin: true },
   { method: 'GET', path: '/capture/{capture_id}', fn: 'content', admin: false, capture: 'status' },
   { method: 'PUT', path: '/capture/{capture_id}/content', fn: 'content', admin: false, capture: 'upload' },
-  { method: 'GET', path: '/capture/{capture_id}/content/upload/{upload_id}', fn: 'content', admin: false, capture: 'upload' },
+  // A read: the node waits on it for the service's check after its completion used the credential up.
+  { method: 'GET', path: '/capture/{capture_id}/content/upload/{upload_id}', fn: 'content', admin: false, capture: 'status' },
   { method: 'POST', path: '/capture/{capture_id}/content/upload/{upload_id}', fn: 'content', admin: false, capture: 'upload' },
   { method: 'DELETE', path: '/capture/{capture_id}/content/upload/{upload_id}', fn: 'content', admin: false, capture: 'upload' },
 ] as const satisfies readonly Route[];

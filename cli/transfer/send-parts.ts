@@ -12,7 +12,6 @@
  */
 import { open } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Api } from '../api.js';
 import { killAfter, partDelayMs, type Output } from '../context.js';
 import { bytes, duration, rate } from '../format.js';
 import { Progress } from '../progress.js';
@@ -47,9 +46,9 @@ export const expectedSize = (s: UploadSession, n: number): number =>
   n < s.part_count ? s.part_size : s.size - s.part_size * (s.part_count - 1);
 
 export async function sendParts(
-  api: Api,
+  /** The session again, with fresh URLs for its missing parts. */
+  describe: () => Promise<UploadSession>,
   out: Output,
-  uid: string,
   path: string,
   session: UploadSession,
   options: SendOptions,
@@ -60,11 +59,7 @@ export async function sendParts(
   const held = new Set(etags.keys());
   const heldBytes = [...held].reduce((sum, n) => sum + expectedSize(session, n), 0);
 
-  const urls = new PartUrls(
-    session,
-    () => api.describeUpload(uid, session.upload_id),
-    (line) => out.debug(line),
-  );
+  const urls = new PartUrls(session, describe, (line) => out.debug(line));
   const bar = new Progress(session.size, 'upload   ', { enabled: out.progress, moved: 'sent' });
   if (held.size > 0) bar.skip(heldBytes, `in S3 already (${held.size} parts)`);
   const buffers = new PartBuffers(Math.min(session.part_size, session.size));

@@ -15,7 +15,7 @@ import { setInterruptHint, type Output } from '../context.js';
 import { Failure, RequestRefused, UsageError, VerificationFailed } from '../errors.js';
 import { bytes, duration } from '../format.js';
 import { Progress } from '../progress.js';
-import type { ImageRecord, UploadSession } from '../types.js';
+import type { UploadSession } from '../types.js';
 import { sha1File } from './hash.js';
 import { sendParts } from './send-parts.js';
 import {
@@ -38,6 +38,44 @@ export interface UploadOptions {
   restart: boolean;
   /** Bytes per second for the whole transfer (--limit-rate). */
   limitRate?: number;
+}
+
+/**
+ * Where an upload goes: the image's own upload routes (admin token), or a
+ * capture job's (the job's credential). Everything else about the transfer
+ * is the same.
+ */
+export interface UploadChannel {
+  /** Names the resume record and the lock: the image uid, or `capture-<job>`. */
+  key: string;
+  start(body: { size: number; sha1?: string; part_size?: number; fmt?: string }): Promise<UploadSession>;
+  describe(uploadId: string): Promise<UploadSession>;
+  complete(uploadId: string, parts: { part_number: number; etag: string }[], sha1: string): Promise<UploadSession>;
+  abort(uploadId: string): Promise<UploadSession>;
+  /**
+   * The checksum the service recorded, compared with the file's. Absent where
+   * the caller may not read the image: there `ready` itself says the
+   * service's hash equalled the sha1 the completion declared.
+   */
+  recordedChksum?(): Promise<string>;
+  /** What to run again: to resume, to see the outcome, to start over. */
+  hints: { resume: string; check: string; restart: string };
+}
+
+export function imageChannel(api: Api, uid: string, id: string, file: string): UploadChannel {
+  return {
+    key: uid,
+    start: (body) => api.startUpload(uid, body),
+    describe: (uploadId) => api.describeUpload(uid, uploadId),
+    complete: (uploadId, parts, sha1) => api.completeUpload(uid, uploadId, parts, sha1),
+    abort: (uploadId) => api.abortUpload(uid, uploadId),
+    recordedChksum: async () => (await api.info(uid)).chksum,
+    hints: {
+      resume: `the upload stays open; run \`imgctl upload ${id} ${file}\` again to resume it`,
+      check: `the service is checking the upload; \`imgctl upload ${id} ${file}\` again waits for the result, \`imgctl info ${id}\` shows the content`,
+      restart: `imgctl upload --restart ${id} ${file}`,
+    },
+  };
 }
 
 export interface UploadResult {
@@ -65,33 +103,43 @@ export async function upload(api: Api, out: Output, id: string, file: string, op
   if (image.frozen) throw new RequestRefused(403, `image "${image.name}" is frozen; unfreeze it first (imgctl unfreeze ${image.name})`);
 
   // One imgctl at a time per image: two would share (and fight over) one session.
-  const lock = await lockUpload(uid);
+  return uploadVia(imageChannel(api, uid, id, file), out, file, options, { identity, started });
+}
+
+/** Uploads `file` through `channel`: resumable, one run at a time per channel key. */
+export async function uploadVia(
+  channel: UploadChannel,
+  out: Output,
+  file: string,
+  options: UploadOptions,
+  known: { identity?: FileIdentity; started?: number } = {},
+): Promise<UploadResult> {
+  const started = known.started ?? performance.now();
+  const identity = known.identity ?? (await identify(file));
+  const lock = await lockUpload(channel.key);
   try {
-    return await uploadLocked({ api, out, id, image, identity, file, options, started });
+    return await uploadLocked({ channel, out, identity, file, options, started });
   } finally {
     await lock.release();
   }
 }
 
-/** What upload() has established before taking the lock. */
+/** What uploadVia() has established before taking the lock. */
 interface Upload {
-  api: Api;
+  channel: UploadChannel;
   out: Output;
-  /** The image as the user named it (for hints). */
-  id: string;
-  image: ImageRecord;
   identity: FileIdentity;
   file: string;
   options: UploadOptions;
   started: number;
 }
 
-async function uploadLocked({ api, out, id, image, identity, file, options, started }: Upload): Promise<UploadResult> {
-  const uid = image.uid;
+async function uploadLocked({ channel, out, identity, file, options, started }: Upload): Promise<UploadResult> {
+  const uid = channel.key;
   let record = await loadUploadRecord(uid);
   let session: UploadSession | undefined;
   if (record) {
-    const found = await reuse(api, out, record, identity, options.restart);
+    const found = await reuse(channel, out, record, identity, options.restart);
     if (found) session = found;
     else {
       await removeUploadRecord(uid);
@@ -101,7 +149,7 @@ async function uploadLocked({ api, out, id, image, identity, file, options, star
 
   if (!record || !session) {
     // No sha1 yet: it comes from the read that sends the parts, with the completion.
-    session = await api.startUpload(uid, {
+    session = await channel.start({
       size: identity.size,
       ...(options.partSize !== undefined ? { part_size: options.partSize } : {}),
       ...(options.fmt !== undefined ? { fmt: options.fmt } : {}),
@@ -123,8 +171,9 @@ async function uploadLocked({ api, out, id, image, identity, file, options, star
   let transferSeconds = 0;
   let sha1 = record.sha1;
   if (session.state === 'uploading') {
-    setInterruptHint(`the upload stays open; run \`imgctl upload ${id} ${file}\` again to resume it`);
-    const sent = await sendParts(api, out, uid, identity.path, session, options);
+    setInterruptHint(channel.hints.resume);
+    const uploadId = session.upload_id;
+    const sent = await sendParts(() => channel.describe(uploadId), out, identity.path, session, options);
     partsSent = sent.sent;
     partsResumed = sent.resumed;
     transferSeconds = sent.seconds;
@@ -141,14 +190,12 @@ async function uploadLocked({ api, out, id, image, identity, file, options, star
     // Kept for a run that dies after the completion: it then checks without reading the file again.
     record = { ...record, sha1 };
     await saveUploadRecord(record);
-    session = await api.completeUpload(uid, session.upload_id, sent.parts, sha1);
+    session = await channel.complete(session.upload_id, sent.parts, sha1);
     out.debug(`completed upload ${session.upload_id} with sha1 ${sha1}; state ${session.state}`);
   }
   // Completed by an earlier run that did not live to save its sha1: hash the file to check.
   sha1 ??= await hashWithProgress(identity, out);
-  setInterruptHint(
-    `the service is checking the upload; \`imgctl upload ${id} ${file}\` again waits for the result, \`imgctl info ${id}\` shows the content`,
-  );
+  setInterruptHint(channel.hints.check);
 
   const result: UploadResult = {
     image: uid,
@@ -166,7 +213,7 @@ async function uploadLocked({ api, out, id, image, identity, file, options, star
     return result;
   }
 
-  session = await waitForResult(api, out, uid, session, options.waitTimeoutMs, `imgctl upload --restart ${id} ${file}`);
+  session = await waitForResult(channel, out, session, options.waitTimeoutMs, channel.hints.restart);
   await removeUploadRecord(uid);
   result.state = session.state;
   if (session.state !== 'ready') {
@@ -174,11 +221,12 @@ async function uploadLocked({ api, out, id, image, identity, file, options, star
     if (/sha1 mismatch/i.test(reason)) throw new VerificationFailed(`upload ${session.upload_id} failed verification: ${reason}`);
     throw new RequestRefused(409, `upload ${session.upload_id} ${session.state}: ${reason}`);
   }
-  const info = await api.info(uid);
-  result.chksum = info.chksum;
+  // Ready means the service's hash equalled the sha1 the completion declared; where the image may be read, compare its record too.
+  const chksum = channel.recordedChksum ? await channel.recordedChksum() : `sha1:${session.sha1 ?? ''}`;
+  result.chksum = chksum;
   result.seconds = (performance.now() - started) / 1000;
-  if (info.chksum !== `sha1:${sha1}`) {
-    throw new VerificationFailed(`the service reports ${info.chksum} for ${image.name}, but ${file} hashes to sha1:${sha1}`);
+  if (chksum !== `sha1:${sha1}`) {
+    throw new VerificationFailed(`the service reports ${chksum}, but ${file} hashes to sha1:${sha1}`);
   }
   return result;
 }
@@ -204,7 +252,7 @@ async function identify(file: string): Promise<FileIdentity> {
 
 /** The saved session if it is still usable for this file; aborts it when the file is another. */
 async function reuse(
-  api: Api,
+  channel: UploadChannel,
   out: Output,
   record: UploadRecord,
   identity: FileIdentity,
@@ -216,12 +264,12 @@ async function reuse(
         ? `discarding the interrupted upload ${record.upload_id}`
         : `the interrupted upload ${record.upload_id} was for ${record.path} (${bytes(record.size)}, another file or since changed); starting over`,
     );
-    await api.abortUpload(record.image, record.upload_id).catch(() => undefined);
+    await channel.abort(record.upload_id).catch(() => undefined);
     return undefined;
   }
   let session: UploadSession;
   try {
-    session = await api.describeUpload(record.image, record.upload_id);
+    session = await channel.describe(record.upload_id);
   } catch (error) {
     if (error instanceof RequestRefused && error.status === 404) {
       out.note(`the interrupted upload ${record.upload_id} is gone; starting over`);
@@ -252,9 +300,8 @@ async function hashWithProgress(identity: FileIdentity, out: Output): Promise<st
 }
 
 async function waitForResult(
-  api: Api,
+  channel: UploadChannel,
   out: Output,
-  uid: string,
   session: UploadSession,
   timeoutMs: number,
   restart: string,
@@ -277,7 +324,7 @@ async function waitForResult(
         );
       }
       await new Promise((r) => setTimeout(r, delay));
-      current = await api.describeUpload(uid, session.upload_id);
+      current = await channel.describe(session.upload_id);
       const hashed = current.hashed ?? 0;
       if (hashed > shown) {
         bar.add(hashed - shown);

@@ -31,6 +31,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   input?: string;
   cwd?: string;
+  /** Run as this user and group (a test run as root shows a command works without it). */
+  user?: { uid: number; gid: number };
 }
 
 export async function newHome(): Promise<string> {
@@ -67,7 +69,12 @@ export async function imgctl(args: string[], options: RunOptions): Promise<Run> 
   const url = options.url === undefined ? stack().apiUrl : options.url;
   if (url !== null) env['IMGCTL_URL'] = url;
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [entry, ...args], { cwd: options.cwd ?? ROOT, env, stdio: 'pipe' });
+    const child = spawn(process.execPath, [entry, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env,
+      stdio: 'pipe',
+      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));

@@ -154,11 +154,22 @@ describe('capture credentials', () => {
   it('used up by its completed upload: no more uploads, but the node may still read its verdict', async () => {
     const { name } = await createImage();
     const job = await startCapture(name);
-    await captureUpload(job.credential, await makeSquashfs());
+    const session = await captureUpload(job.credential, await makeSquashfs());
     expect((await waitForJob(name, job.capture_id)).state).toBe('ready');
-    const [status, ...upload] = await statusesOn(job.credential);
-    expect(status).toBe(200);
-    expect(upload).toEqual(refusedEverywhere.slice(1));
+    const reads = CAPTURE_ROUTES.filter((r) => r.capture === 'status');
+    const writes = CAPTURE_ROUTES.filter((r) => r.capture === 'upload');
+    expect(reads.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'GET /capture/{capture_id}',
+      'GET /capture/{capture_id}/content/upload/{upload_id}',
+    ]);
+    for (const route of reads) {
+      const path = pathFor(route.path, job.capture_id).replace('0123456789abcdef0123456789abcdef', session.upload_id);
+      const res = await call<{ state: string; parts?: unknown[] }>(route.method, path, withCredential(job.credential));
+      expect(res.status, route.path).toBe(200);
+      expect(res.body.data?.state).toBe('ready');
+      expect(res.body.data?.parts).toBeUndefined();
+    }
+    expect(await statusesOn(job.credential, writes)).toEqual(writes.map(() => 403));
   });
 
   it('refused everywhere once revoked, or once expired', async () => {

@@ -2,10 +2,11 @@
  * What a capture credential may do, decided from its job alone: the capture
  * authorizer (functions/capture-authorizer.ts) and the local gateway call
  * this. A credential opens only the routes of its own job, and:
- * - `upload` routes (start, resume, complete, abort the job's upload) while
- *   the job is `pending` or `uploading`: completing the upload consumes it;
- * - the `status` route (GET /capture/{capture_id}) until it expires, so the
- *   node can wait for the service's check;
+ * - `upload` routes (start, complete, abort the job's upload) while the job
+ *   is `pending` or `uploading`: completing the upload uses it up;
+ * - `status` routes (the job, its upload session) until it expires, so the
+ *   node can wait for the service's check (a session that is no longer
+ *   uploading hands out no URLs);
  * - nothing once the job is revoked or the credential has expired.
  * The handlers check the job's state again, with conditional writes.
  */
