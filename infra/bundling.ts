@@ -16,7 +16,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');
 export const LOCK_FILE = join(REPO_ROOT, 'package-lock.json');
 
-export const FUNCTION_NAMES = ['records', 'content', 'hasher', 'sweeper'] as const;
+export const FUNCTION_NAMES = ['records', 'content', 'hasher', 'sweeper', 'capture-authorizer'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
 export const entryOf = (name: FunctionName, dir: string = FUNCTIONS_DIR): string => join(dir, `${name}.ts`);

@@ -36,6 +36,8 @@ export interface ServiceConfig {
   readonly hasherRetryAttempts: number;
   /** Concurrent hasher runs at most; the rest of the account's concurrency stays with the API. */
   readonly hasherReservedConcurrency: number;
+  /** How long a capture job's credential works. */
+  readonly captureCredentialTtlHours: number;
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
   /** Subscribed by email to the alarm topic when given. */
@@ -64,6 +66,7 @@ export const DEFAULTS = {
   hasherRangeSize: 16 * MIB,
   hasherRetryAttempts: 2,
   hasherReservedConcurrency: 10,
+  captureCredentialTtlHours: 24,
   throttleRateLimit: 100,
   throttleBurstLimit: 200,
 } as const satisfies Partial<Record<keyof ServiceConfig | 'mfa', unknown>>;
@@ -166,6 +169,8 @@ export function loadConfig(node: Node): ServiceConfig {
     // Lambda keeps 100 of an account's concurrency unreserved; docs/deploy.md explains the numbers.
     hasherReservedConcurrency: ctx.int('hasherReservedConcurrency', DEFAULTS.hasherReservedConcurrency, 1, 900),
     // API Gateway's account-level quota per region is 10,000 requests/s with a burst of 5,000.
+    // Long enough to capture a large root over a slow link; short enough that a forgotten credential dies.
+    captureCredentialTtlHours: ctx.int('captureCredentialTtlHours', DEFAULTS.captureCredentialTtlHours, 1, 24 * 7),
     throttleRateLimit: ctx.int('throttleRateLimit', DEFAULTS.throttleRateLimit, 1, 10_000),
     throttleBurstLimit: ctx.int('throttleBurstLimit', DEFAULTS.throttleBurstLimit, 1, 5_000),
     alarmEmail: ctx.optionalString('alarmEmail'),

@@ -10,6 +10,8 @@ export const TIMEOUT_SECONDS = {
   content: 29,
   hasher: 15 * 60,
   sweeper: 5 * 60,
+  /** One GetItem; API Gateway waits at most 10 s for an authorizer. */
+  captureAuthorizer: 10,
 } as const;
 
 /** Lambda retries a failed asynchronous invocation about 1, then 2 minutes later. */

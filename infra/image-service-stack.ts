@@ -8,6 +8,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { EventType, HttpMethods } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -24,6 +25,7 @@ import {
   grantSelfInvoke,
   HASHER_OBJECT_ACTIONS,
   SWEEPER_OBJECT_ACTIONS,
+  grantCaptureJobRead,
   grantContentObjects,
   grantTable,
 } from './constructs/grants.js';
@@ -49,7 +51,7 @@ export class ImageServiceStack extends Stack {
   readonly storage: Storage;
   readonly auth: Auth;
   readonly api: Api;
-  readonly functions: Readonly<Record<'records' | 'content' | 'hasher' | 'sweeper', ServiceFunction>>;
+  readonly functions: Readonly<Record<'records' | 'content' | 'hasher' | 'sweeper' | 'captureAuthorizer', ServiceFunction>>;
   readonly failureQueue: Queue;
   readonly sweepDeadLetters: Queue;
   readonly sweepSchedule: Rule;
@@ -103,6 +105,7 @@ export class ImageServiceStack extends Stack {
         UPLOAD_SESSION_TTL_SECONDS: String(config.abortIncompleteUploadDays * 86_400),
         // A session reads as stale past one hasher run plus the re-drive's margin.
         HASHER_TIMEOUT_SECONDS: String(TIMEOUT_SECONDS.hasher),
+        CAPTURE_CREDENTIAL_TTL_SECONDS: String(config.captureCredentialTtlHours * 3600),
       },
     });
     grantTable(content.function, table);
@@ -183,11 +186,30 @@ export class ImageServiceStack extends Stack {
       ],
     });
 
-    this.functions = { records, content, hasher, sweeper };
+    // Runs before every capture request: small (its bundle has the DynamoDB client and little else), reads capture jobs only.
+    const captureAuthorizer = new ServiceFunction(this, 'CaptureAuthorizer', {
+      ...fnDefaults,
+      name: 'capture-authorizer',
+      description: "Capture routes' authorizer: accepts a capture job's credential for that job's routes only",
+      memorySize: 256,
+      timeout: Duration.seconds(TIMEOUT_SECONDS.captureAuthorizer),
+      environment: { TABLE_NAME: table.tableName },
+    });
+    grantCaptureJobRead(captureAuthorizer.function, table);
+
+    this.functions = { records, content, hasher, sweeper, captureAuthorizer };
 
     this.api = new Api(this, 'Api', {
       config,
       authorizer: this.auth.authorizer,
+      // No caching: a credential is refused the moment its job is used up, revoked or expired,
+      // and the answer depends on the route (which a cache keyed on the header would not see).
+      captureAuthorizer: new HttpLambdaAuthorizer('CaptureAuthorizer', captureAuthorizer.function, {
+        authorizerName: `${config.serviceName}-capture`,
+        responseTypes: [HttpLambdaResponseType.SIMPLE],
+        identitySource: ['$request.header.Authorization'],
+        resultsCacheTtl: Duration.seconds(0),
+      }),
       handlers: { records: records.function, content: content.function },
     });
 
@@ -219,6 +241,7 @@ export class ImageServiceStack extends Stack {
         content: content.function,
         hasher: hasher.function,
         sweeper: sweeper.function,
+        'capture-authorizer': captureAuthorizer.function,
       },
       hasherTimeout: HASHER_TIMEOUT,
       failureQueue: this.failureQueue,

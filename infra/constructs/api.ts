@@ -1,7 +1,8 @@
 /**
  * The HTTP API: exactly the routes of functions/routes.ts plus `$default`,
- * every one behind the JWT authorizer, so nothing invokes a Lambda without a
- * valid token. `$default` lets the records function answer an unknown path
+ * every one behind the JWT authorizer but the capture routes, which are
+ * behind the capture authorizer (a capture job's credential, nothing else),
+ * so nothing invokes a Lambda without a valid token or credential. `$default` lets the records function answer an unknown path
  * (with a valid token) with a 404 in the API's envelope; without a token API
  * Gateway answers 401 itself. One stage, throttled, with JSON access logs.
  */
@@ -20,12 +21,14 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { API_BASE, type ApiFunction, ROUTES, routeKey } from '../../functions/routes.js';
+import { API_BASE, type ApiFunction, ROUTES, type Route, routeKey } from '../../functions/routes.js';
 import type { ServiceConfig } from '../config.js';
 
 export interface ApiProps {
   readonly config: ServiceConfig;
   readonly authorizer: IHttpRouteAuthorizer;
+  /** The REQUEST authorizer of the capture routes. */
+  readonly captureAuthorizer: IHttpRouteAuthorizer;
   readonly handlers: Readonly<Record<ApiFunction, IFunction>>;
 }
 
@@ -88,13 +91,13 @@ export class Api extends Construct {
       content: new HttpLambdaIntegration('ContentIntegration', props.handlers.content),
     };
 
-    for (const route of ROUTES) {
+    for (const route of ROUTES as readonly Route[]) {
       const path = `${API_BASE}${route.path}`;
       const httpRoute = new HttpRoute(this, routeKey(route).replace(/[^A-Za-z0-9]+/g, '-'), {
         httpApi: this.httpApi,
         routeKey: HttpRouteKey.with(path, HttpMethod[route.method]),
         integration: integrations[route.fn],
-        authorizer: props.authorizer,
+        authorizer: route.capture !== undefined ? props.captureAuthorizer : props.authorizer,
       });
       this.routes.push(httpRoute);
     }

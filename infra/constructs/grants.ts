@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { PREFIX } from '../../functions/core/db/schema.js';
 import { CONTENT_PREFIX, TABLE_SCHEMA } from './storage.js';
 
 /**
@@ -82,6 +83,20 @@ export function grantTable(fn: IFunction, table: ITable): void {
     new PolicyStatement({
       actions: [...INDEX_ACTIONS],
       resources: [`${table.tableArn}/index/${TABLE_SCHEMA.byNameIndex}`],
+    }),
+  );
+}
+
+/**
+ * The capture authorizer reads capture jobs and nothing else: GetItem on the
+ * table, only for items whose key starts with `CAPTURE#`.
+ */
+export function grantCaptureJobRead(fn: IFunction, table: ITable): void {
+  fn.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['dynamodb:GetItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${PREFIX.capture}*`] } },
     }),
   );
 }

@@ -36,7 +36,7 @@ import { Construct } from 'constructs';
 import { METRIC, UPLOAD_OUTCOMES, uploadMetric } from '../../functions/core/metric-names.js';
 import type { ServiceConfig } from '../config.js';
 
-export type FunctionName = 'records' | 'content' | 'hasher' | 'sweeper';
+export type FunctionName = 'records' | 'content' | 'hasher' | 'sweeper' | 'capture-authorizer';
 
 export interface MonitoringProps {
   readonly config: ServiceConfig;

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { API_BASE, ROUTES, routeKey } from '../../functions/routes.js';
+import { API_BASE, ROUTES, type Route, routeKey } from '../../functions/routes.js';
 import { LAMBDA_RUNTIME } from '../../infra/bundling.js';
 import {
   CONTENT_OBJECT_ACTIONS,
@@ -319,6 +319,24 @@ describe('least privilege', () => {
     );
   });
 
+  it('capture authorizer: its log group, and GetItem on the table for CAPTURE# items only', () => {
+    const fn = stack.functions.captureAuthorizer;
+    const role = logicalId(fn.role);
+    expect([...allowedPairs(template, role)].sort()).toEqual(
+      [...logs(logicalId(fn.function)), pair('dynamodb:GetItem', arnOf(ids.table))].sort(),
+    );
+    const statement = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify((p.Properties as { Roles: unknown[] }).Roles).includes(role))
+      .flatMap(
+        (p) => (p.Properties as { PolicyDocument: { Statement: { Action: unknown; Condition?: unknown }[] } }).PolicyDocument.Statement,
+      )
+      .find((st) => st.Action === 'dynamodb:GetItem');
+    expect(statement?.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CAPTURE#*'] } });
+    const env = (props('AWS::Lambda::Function', logicalId(fn.function)).Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env['TABLE_NAME']).toEqual({ Ref: ids.table });
+    expect(Object.keys(env).filter((k) => !k.startsWith('POWERTOOLS_') && k !== 'NODE_OPTIONS')).toEqual(['TABLE_NAME']);
+  });
+
   it('sweeper: knows the hasher and its timeout, to re-drive a session quiet for longer than one run', () => {
     const env = (props('AWS::Lambda::Function', ids.sweeper).Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env).toMatchObject({ HASHER_FUNCTION_NAME: { Ref: ids.hasher }, HASHER_TIMEOUT_SECONDS: '900' });
@@ -457,21 +475,47 @@ describe('HTTP API', () => {
     expect(ROUTES.every((r) => routeKey(r).includes(` ${API_BASE}/`))).toBe(true);
   });
 
-  it('puts the JWT authorizer on every route and maps each to its function', () => {
-    const authorizerId = Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))[0];
+  const authorizerOf = (type: 'JWT' | 'REQUEST'): string => {
+    const found = Object.entries(template.findResources('AWS::ApiGatewayV2::Authorizer')).find(
+      ([, r]) => (r.Properties as { AuthorizerType: string }).AuthorizerType === type,
+    );
+    if (!found) throw new Error(`no ${type} authorizer`);
+    return found[0];
+  };
+
+  it('puts the JWT authorizer on every route but the capture routes, which get the capture authorizer; maps each to its function', () => {
     const byFn = { records: integrationFor(ids.records), content: integrationFor(ids.content) };
     const all = routes();
-    for (const route of ROUTES) {
+    for (const route of ROUTES as readonly Route[]) {
       expect(all[routeKey(route)], routeKey(route)).toMatchObject({
-        AuthorizationType: 'JWT',
-        AuthorizerId: { Ref: authorizerId },
+        AuthorizationType: route.capture === undefined ? 'JWT' : 'CUSTOM',
+        AuthorizerId: { Ref: authorizerOf(route.capture === undefined ? 'JWT' : 'REQUEST') },
         Target: { 'Fn::Join': ['', ['integrations/', { Ref: byFn[route.fn] }]] },
       });
     }
   });
 
+  it('the capture authorizer: the Authorization header, simple responses, no caching, invoked only by this API', () => {
+    const fn = logicalId(stack.functions.captureAuthorizer.function);
+    const props = template.findResources('AWS::ApiGatewayV2::Authorizer')[authorizerOf('REQUEST')]?.Properties as Record<string, unknown>;
+    expect(props).toMatchObject({
+      AuthorizerType: 'REQUEST',
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      AuthorizerResultTtlInSeconds: 0,
+    });
+    expect(JSON.stringify(props['AuthorizerUri'])).toContain(fn);
+    const perms = Object.values(template.findResources('AWS::Lambda::Permission'))
+      .map((p) => p.Properties as { Principal: string; SourceArn: unknown; FunctionName: unknown })
+      .filter((p) => JSON.stringify(p.FunctionName) === JSON.stringify(arnOf(fn)));
+    expect(perms).toHaveLength(1);
+    expect(perms[0]?.Principal).toBe('apigateway.amazonaws.com');
+    expect(JSON.stringify(perms[0]?.SourceArn)).toContain(`{"Ref":"${logicalId(stack.api.httpApi)}"}`);
+  });
+
   it('$default goes to records (404 in the envelope), behind the same JWT authorizer', () => {
-    const authorizerId = Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'))[0];
+    const authorizerId = authorizerOf('JWT');
     const route = routes()['$default'];
     expect(route).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
     expect(route?.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integrationFor(ids.records) }]] });
@@ -480,7 +524,7 @@ describe('HTTP API', () => {
   it('no route at all goes without the authorizer', () => {
     const all = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
     expect(all).toHaveLength(ROUTES.length + 1);
-    for (const r of all) expect((r.Properties as { AuthorizationType?: string }).AuthorizationType).toBe('JWT');
+    for (const r of all) expect(['JWT', 'CUSTOM']).toContain((r.Properties as { AuthorizationType?: string }).AuthorizationType);
   });
 
   it('API Gateway may invoke the functions only through this API', () => {
@@ -489,9 +533,10 @@ describe('HTTP API', () => {
       .map((p) => p.Properties as { Principal: string; SourceArn: unknown; FunctionName: unknown })
       .filter((p) => p.Principal === 'apigateway.amazonaws.com');
     expect(perms.length).toBeGreaterThanOrEqual(ROUTES.length);
+    const authorizer = arnOf(logicalId(stack.functions.captureAuthorizer.function));
     for (const p of perms) {
       expect(JSON.stringify(p.SourceArn)).toContain(`{"Ref":"${apiId}"}`);
-      expect([arnOf(ids.records), arnOf(ids.content)]).toContainEqual(p.FunctionName);
+      expect([arnOf(ids.records), arnOf(ids.content), authorizer]).toContainEqual(p.FunctionName);
     }
   });
 
@@ -659,8 +704,10 @@ describe('alarms, dashboard and outputs', () => {
   });
 
   it('has exactly these alarms', () => {
-    // Errors and throttles of four functions; API 5xx twice; hasher deadline and duration; two queues; DynamoDB.
-    expect(alarms()).toHaveLength(8 + 2 + 2 + 2 + 1);
+    // Errors and throttles of five functions (the capture authorizer's too); API 5xx twice; hasher deadline and duration; two queues; DynamoDB.
+    expect(alarms()).toHaveLength(10 + 2 + 2 + 2 + 1);
+    const names = alarms().map((a) => JSON.stringify(a));
+    expect(names.filter((a) => a.includes('capture-authorizer function'))).toHaveLength(2);
   });
 
   it('a dashboard: requests, 4xx/5xx, latency, bytes hashed, hash rate, uploads by outcome', () => {
