@@ -38,6 +38,14 @@ const EXAMPLES: Record<string, string[]> = {
     'imgctl download rocky9-compute /srv/images/rocky9.squashfs --force',
     'imgctl download rocky9-compute --limit-rate 50M -c 8',
   ],
+  capture: [
+    "imgctl capture rocky9-compute            # this node's / (as root), gzip, the default excludes",
+    'imgctl capture rocky9-compute --root /srv/rootfs --exclude "var/cache/*" --compress zstd',
+    "IMGCTL_CAPTURE_CREDENTIAL=<id>.<secret> imgctl --url https://images.example.org/api/v1 capture --root /   # on a node, as the job's command says",
+    'imgctl capture rocky9-compute --tmp-dir /scratch --limit-rate 50M',
+  ],
+  captures: ['imgctl captures rocky9-compute', 'imgctl captures rocky9-compute --json'],
+  'revoke-capture': ['imgctl revoke-capture rocky9-compute 5c0ffee0123456789abcdef012345678'],
   completion: [
     'source <(imgctl completion bash)          # in ~/.bashrc',
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a zsh expansion the user types, not a template.

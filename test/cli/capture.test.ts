@@ -167,6 +167,14 @@ describe('imgctl capture', () => {
     expect((await call<unknown[]>('GET', `/image/${name}/capture`)).body.data).toEqual([]);
   });
 
+  it('is in the completion scripts and has help with examples', async () => {
+    const bash = await run(['completion', 'bash']);
+    expect(bash.stdout).toMatch(/capture\) opts="[^"]*--root[^"]*--exclude[^"]*--compress[^"]*--credential/);
+    const help = await run(['help', 'capture']);
+    expect(help.stdout).toMatch(/Examples:\n {2}imgctl capture rocky9-compute/);
+    expect(help.stdout).toMatch(/IMGCTL_CAPTURE_CREDENTIAL/);
+  });
+
   it('usage: an image or a credential, not both, and not neither; a bad credential', async () => {
     const neither = await run(['capture', '--root', work]);
     expect(neither.code).toBe(2);
