@@ -122,7 +122,7 @@ const OPERATIONS: Record<RouteKey, Operation> = {
     summary: "The image's capture jobs and their state; with the reference page's JSON body, starts one (admin)",
     description:
       'Without a body: the jobs, oldest first (a reader may list; secrets are never shown). With a JSON body, as POST. ' +
-      'A GET body reaches the service where the way to it passes one on (API Gateway HTTP APIs do; CloudFront refuses a GET with a body).',
+      'A GET body reaches the service only where the way to it passes one on (the local gateway does; CloudFront refuses a GET with a body): prefer POST.',
     ok: { 200: res.success(res.captureList), 201: res.success(res.startedCapture) },
     body: captureBody,
     bodyOptional: true,
