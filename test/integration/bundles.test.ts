@@ -26,7 +26,8 @@ import { buildBundle } from '../../infra/bundle-check.js';
 import type { FunctionName } from '../../infra/bundling.js';
 import { useLocalHandlerEnvironment } from '../../local/handler-env.js';
 import { apiEvent, objectCreated, route } from '../unit/events.js';
-import { stack, uniqueName } from './api.js';
+import { createImage, stack, uniqueName } from './api.js';
+import { startCapture } from './capture-client.js';
 import {
   fetchBytes,
   makeContent,
@@ -41,7 +42,7 @@ import {
 } from './upload-client.js';
 import { contentKey } from '../../functions/core/db/schema.js';
 
-const BUNDLED: readonly FunctionName[] = ['records', 'content', 'hasher', 'sweeper'];
+const BUNDLED: readonly FunctionName[] = ['records', 'content', 'hasher', 'sweeper', 'capture-authorizer'];
 let outdir: string;
 const files = new Map<FunctionName, string>();
 let env: NodeJS.ProcessEnv;
@@ -164,5 +165,28 @@ describe('the bundled functions against the local stack', () => {
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
     const left = await testS3().send(new ListObjectsV2Command({ Bucket: bucket }));
     expect(left.KeyCount ?? 0).toBe(0);
+  });
+
+  it('the bundled capture authorizer: the job of the credential for its routes, nothing for a JWT or another job', {
+    timeout: 60_000,
+  }, async () => {
+    const { name } = await createImage();
+    const job = await startCapture(name);
+    const status = route('GET', '/capture/{capture_id}');
+    const authorize = (routeKey: string, authorization: string, captureId = job.capture_id) =>
+      invoke<{ isAuthorized: boolean; context: Record<string, string> }>('capture-authorizer', {
+        version: '2.0',
+        type: 'REQUEST',
+        routeKey,
+        headers: { authorization },
+        pathParameters: { capture_id: captureId },
+      });
+    expect(await authorize(status, `Capture ${job.credential}`)).toEqual({
+      isAuthorized: true,
+      context: { capture_id: job.capture_id, image_uid: job.image },
+    });
+    expect((await authorize(status, `Bearer ${stack().tokens.admin}`)).isAuthorized).toBe(false);
+    expect((await authorize(status, `Capture ${job.credential}`, '0123456789abcdef0123456789abcdef')).isAuthorized).toBe(false);
+    expect((await authorize(route('GET', '/image/{id}'), `Capture ${job.credential}`)).isAuthorized).toBe(false);
   });
 });
