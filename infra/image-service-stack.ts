@@ -1,5 +1,5 @@
 /**
- * The whole service in one stack: storage, auth, the three functions with
+ * The whole service in one stack: storage, auth, the API functions, the hasher, the sweeper and the capture authorizer with
  * their grants, the HTTP API, the hasher's S3 notification with its failure
  * queue, the sweeper's schedule with its dead-letter queue, alarms, a
  * dashboard and outputs.
