@@ -14,6 +14,7 @@ import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWith
 import { decide, type CaptureUse, type JobFacts } from './core/capture/authorize.js';
 import { credentialOfHeader } from './core/capture/credential.js';
 import { config } from './core/config.js';
+import { apiRequestHandler } from './core/request-handler.js';
 import { keys, type CaptureState } from './core/db/schema.js';
 import { ROUTES, routeKey } from './routes.js';
 
@@ -51,7 +52,7 @@ export async function handler(event: CaptureAuthorizerEvent): Promise<CaptureAut
 }
 
 async function readJob(captureId: string): Promise<JobFacts | undefined> {
-  client ??= new DynamoDBClient({});
+  client ??= new DynamoDBClient({ requestHandler: apiRequestHandler() });
   const out = await client.send(
     new GetItemCommand({
       TableName: config.tableName,

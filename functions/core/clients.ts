@@ -13,23 +13,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { config } from './config.js';
+import { apiRequestHandler } from './request-handler.js';
 
 let documentClient: DynamoDBDocumentClient | undefined;
 let s3Client: S3Client | undefined;
 let presignClient: S3Client | undefined;
 let lambdaClient: LambdaClient | undefined;
-
-/** The request handler of the API's calls: time to connect, to the answer's headers, and idle while reading it. */
-export function apiRequestHandler(): NodeHttpHandler {
-  return new NodeHttpHandler({
-    connectionTimeout: config.awsConnectTimeoutMs,
-    requestTimeout: config.awsRequestTimeoutMs,
-    throwOnRequestTimeout: true,
-    socketTimeout: config.awsRequestTimeoutMs,
-  });
-}
 
 export function ddb(): DynamoDBDocumentClient {
   documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler: apiRequestHandler() }), {

@@ -68,12 +68,13 @@ describe('import directions', () => {
     expect(violations('functions/api', ['functions/api/records.ts', 'functions/api/content.ts', 'functions/api/capture.ts'])).toEqual([]);
   });
 
-  it('the capture authorizer loads nothing but the credential check, the schema, config and the route table', () => {
+  it('the capture authorizer loads nothing but the credential check, the schema, config, the SDK timeouts and the route table', () => {
     expect(importsOf('functions/capture-authorizer.ts').sort()).toEqual([
       'functions/core/capture/authorize.ts',
       'functions/core/capture/credential.ts',
       'functions/core/config.ts',
       'functions/core/db/schema.ts',
+      'functions/core/request-handler.ts',
       'functions/routes.ts',
     ]);
     expect(importsOf('functions/core/capture/authorize.ts').sort()).toEqual([
