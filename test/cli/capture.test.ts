@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -165,6 +165,22 @@ describe('imgctl capture', () => {
       /mksquashfs is not installed; install squashfs-tools: `apt-get install squashfs-tools`.*`dnf install squashfs-tools`/,
     );
     expect((await call<unknown[]>('GET', `/image/${name}/capture`)).body.data).toEqual([]);
+  });
+
+  it('refuses a tree larger than the free temporary space before building anything, and the image keeps no content', async () => {
+    const { name } = await createImage();
+    const root = await makeTree();
+    // A sparse file: 4 TiB as the tree counts it, no blocks on the disk.
+    await writeFile(join(root, 'usr/bin/tool'), '');
+    await truncate(join(root, 'usr/bin/tool'), 4 * 1024 ** 4);
+    const tmp = await mkdtemp(join(work, 'tmp-'));
+    await handOver(tmp);
+    const r = await run(['capture', name, '--root', root, '--tmp-dir', tmp]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not enough temporary space: the tree under \S+ holds about 4\.0 TiB .* but only .* is free there/);
+    expect(r.stderr).toMatch(/--tmp-dir/);
+    expect((await call('GET', `/image/${name}/content/info`)).status).toBe(404);
+    expect(await readdir(tmp)).toEqual([]);
   });
 
   it('is in the completion scripts and has help with examples', async () => {
