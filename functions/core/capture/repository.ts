@@ -1,10 +1,10 @@
 /** Capture job items (`CAPTURE#<id>`) and the image's list of them in the byName index. */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
 import { partitionItems } from '../db/partition.js';
 import { capturesPartition, keys, type CaptureItem, type CaptureState } from '../db/schema.js';
+import { writtenIf } from '../db/conditional.js';
 
 export async function getCapture(id: string): Promise<CaptureItem | undefined> {
   const out = await ddb().send(new GetCommand({ TableName: config.tableName, Key: keys.capture(id), ConsistentRead: true }));
@@ -54,8 +54,8 @@ export async function updateCapture(
   }
   const remove = options.remove ?? [];
   for (const k of remove) names[`#${k}`] = k;
-  try {
-    await ddb().send(
+  return writtenIf(
+    ddb().send(
       new UpdateCommand({
         TableName: config.tableName,
         Key: keys.capture(id),
@@ -64,10 +64,6 @@ export async function updateCapture(
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+    ),
+  );
 }

@@ -4,13 +4,13 @@
  * it is collected or referenced again; here each one is either collected
  * (refcnt 0) or taken out of the partition (still referenced).
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
 import { keys, RELEASED_FILES_PARTITION } from '../db/schema.js';
 import { partitionItems } from '../db/partition.js';
 import { collectFile } from './collect.js';
+import { writtenIf } from '../db/conditional.js';
 
 export interface FileSweep {
   collected: number;
@@ -34,8 +34,8 @@ export async function sweepReleasedFiles(): Promise<FileSweep> {
 
 /** A file that is referenced again leaves the released partition. */
 async function unlist(uid: string): Promise<boolean> {
-  try {
-    await ddb().send(
+  return writtenIf(
+    ddb().send(
       new UpdateCommand({
         TableName: config.tableName,
         Key: keys.file(uid),
@@ -44,10 +44,6 @@ async function unlist(uid: string): Promise<boolean> {
         ExpressionAttributeNames: { '#gpk': 'gsi1pk', '#gsk': 'gsi1sk', '#refcnt': 'refcnt' },
         ExpressionAttributeValues: { ':zero': 0 },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+    ),
+  );
 }

@@ -5,6 +5,7 @@ import { config } from '../config.js';
 import { HASHING_UPLOADS_PARTITION, keys } from '../db/schema.js';
 import type { Write } from '../db/transact.js';
 import { sortableMs, type UploadItem, type UploadState } from './model.js';
+import { writtenIf } from '../db/conditional.js';
 
 type TransitionSet = Partial<Pick<UploadItem, 'reason' | 'completed_at' | 'replaced_file' | 'sha1' | 'expires_at'>>;
 
@@ -28,13 +29,7 @@ export async function transition(
   set: TransitionSet = {},
   remove: ('reason' | 'completed_at' | 'sha1')[] = [],
 ): Promise<boolean> {
-  try {
-    await ddb().send(new UpdateCommand({ TableName: config.tableName, ...transitionUpdate(id, from, to, set, remove) }));
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+  return writtenIf(ddb().send(new UpdateCommand({ TableName: config.tableName, ...transitionUpdate(id, from, to, set, remove) })));
 }
 
 export const transitionWrite = (id: string, from: UploadState, to: UploadState, set: TransitionSet = {}): Write => ({
@@ -153,8 +148,8 @@ export async function saveProgress(id: string, owner: string, progress: Progress
     names['#until'] = 'lease_until';
     removes.push('#owner', '#until');
   }
-  try {
-    await ddb().send(
+  return writtenIf(
+    ddb().send(
       new UpdateCommand({
         TableName: config.tableName,
         Key: keys.upload(id),
@@ -163,12 +158,8 @@ export async function saveProgress(id: string, owner: string, progress: Progress
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 /** Gives up a lease early (a run that failed), so a retry need not wait for it to run out. */
@@ -195,8 +186,8 @@ export async function releaseLease(id: string, owner: string): Promise<void> {
  * so that two sweeps never re-drive it twice for one silence.
  */
 export async function markRedriven(session: Pick<UploadItem, 'upload_id'> & { gsi1sk?: string }, nowMs = Date.now()): Promise<boolean> {
-  try {
-    await ddb().send(
+  return writtenIf(
+    ddb().send(
       new UpdateCommand({
         TableName: config.tableName,
         Key: keys.upload(session.upload_id),
@@ -205,10 +196,6 @@ export async function markRedriven(session: Pick<UploadItem, 'upload_id'> & { gs
         ExpressionAttributeNames: { '#state': 'state', '#since': 'gsi1sk', '#redrives': 'redrives' },
         ExpressionAttributeValues: { ':hashing': 'hashing', ':now': sortableMs(nowMs), ':one': 1, ':seen': session.gsi1sk ?? '' },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+    ),
+  );
 }
