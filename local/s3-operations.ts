@@ -294,7 +294,9 @@ const malformedXml = () =>
   new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
 
 /** Values stay strings: an unquoted ETag such as "1e5" must not become a number. */
-const xmlParser = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'Part' });
+// Character references are XML: Go's encoder (rclone, the AWS SDK for Go) writes an ETag's quotes as &#34;.
+// fast-xml-parser decodes numeric references only with htmlEntities (which also takes HTML's named ones).
+const xmlParser = new XMLParser({ parseTagValue: false, htmlEntities: true, isArray: (name) => name === 'Part' });
 
 async function readText(stream: Readable): Promise<string> {
   const chunks: Buffer[] = [];
