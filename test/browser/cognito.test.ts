@@ -84,8 +84,12 @@ describe('Cognito sign-in (hosted UI, authorization code with PKCE)', () => {
     const refresh = kept['image-service.refresh'];
     expect(refresh).toBeTruthy();
 
+    // The console is at its own URL before and after /logout, and shows the sign-in
+    // button before it leaves: wait for the page that /logout sends the browser back to.
+    const back = page.waitForResponse((r) => r.url() === consoleUrl() && r.request().isNavigationRequest());
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(consoleUrl());
+    await back;
+    await page.waitForLoadState('load');
     await visible(page.getByRole('button', { name: 'Sign in with Cognito' }));
     expect(provider.events.slice(-2)).toEqual(['revoke', 'logout']);
     expect(provider.revoked(refresh ?? '')).toBe(true);
