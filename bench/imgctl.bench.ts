@@ -110,6 +110,7 @@ try {
   Object.assign(process.env, env);
   const imgctl = (...args: string[]) => timeCommand(process.execPath, [IMGCTL, '--quiet', ...args]);
 
+  // Random bytes are not a squashfs file: uploaded as fmt raw, which the service stores as declared.
   const file = join(dir, 'image.bin');
   await writeRandomFile(file, SIZE);
   await imgctl('create', 'BenchImage');
@@ -160,7 +161,7 @@ try {
   let awsUp: Measured | undefined;
   let rcloneUp: Measured | undefined;
   for (let i = 0; i < RUNS; i++) {
-    upload = keepBest(upload, await measure(() => imgctl('upload', 'BenchImage', file, '--no-wait', '--restart')));
+    upload = keepBest(upload, await measure(() => imgctl('upload', 'BenchImage', file, '--fmt', 'raw', '--no-wait', '--restart')));
     if (awsOk) awsUp = keepBest(awsUp, await measure(() => aws(file, `s3://${stack.bucket}/bench/aws-upload.bin`)));
     if (rcloneOk) rcloneUp = keepBest(rcloneUp, await measure(() => rcloneUpload(file, `bench:${stack.bucket}/bench/rclone-upload.bin`)));
   }
@@ -170,8 +171,22 @@ try {
   const withRss = spawnSync(GNU_TIME, ['--version'], { stdio: 'ignore' }).status === 0;
   const full = await measure(() =>
     withRss
-      ? timeCommand(GNU_TIME, ['-f', '%M', '-o', rssFile, process.execPath, IMGCTL, '--quiet', 'upload', 'BenchImage', file, '--restart'])
-      : imgctl('upload', 'BenchImage', file, '--restart'),
+      ? timeCommand(GNU_TIME, [
+          '-f',
+          '%M',
+          '-o',
+          rssFile,
+          process.execPath,
+          IMGCTL,
+          '--quiet',
+          'upload',
+          'BenchImage',
+          file,
+          '--fmt',
+          'raw',
+          '--restart',
+        ])
+      : imgctl('upload', 'BenchImage', file, '--fmt', 'raw', '--restart'),
   );
   const peakRssMiB = withRss ? Number((await readFile(rssFile, 'utf8')).trim().split('\n').at(-1)) / 1024 : undefined;
   await settle();
