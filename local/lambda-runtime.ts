@@ -15,9 +15,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { build } from 'esbuild';
-import { esbuildOptions } from '../infra/bundling.js';
+import { bundleFunction, FunctionWorker, RunFailed } from './function-worker.js';
 
 export interface AsyncFunction {
   /** The function's name, as FunctionName in an Invoke call. */
@@ -63,9 +61,6 @@ export interface LambdaRuntime {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** The run's error, as Lambda reports an abandoned one. */
-class Abandoned extends Error {}
-
 export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise<LambdaRuntime> {
   const log = options.log ?? ((line: string) => console.error(line));
   const pendingDir = join(options.directory, 'pending');
@@ -76,14 +71,14 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
   const functions = new Map<string, AsyncFunction & { bundle: string }>();
   for (const fn of options.functions) {
     const outfile = join(buildDir, `${fn.name}.mjs`);
-    await build({ ...esbuildOptions(fn.entry), minify: false, sourcemap: false, outfile, write: true });
+    await bundleFunction(fn.entry, outfile);
     functions.set(fn.name, { ...fn, bundle: outfile });
   }
 
   const timers = new Set<NodeJS.Timeout>();
   const running = new Set<Promise<void>>();
-  const workers = new Set<Worker>();
-  const idle = new Map<string, Worker[]>(options.functions.map((f) => [f.name, []]));
+  const workers = new Set<FunctionWorker>();
+  const idle = new Map<string, FunctionWorker[]>(options.functions.map((f) => [f.name, []]));
   const drops = new Map<string, number>();
   const runCounts = new Map<string, number>();
   let stopped = false;
@@ -147,58 +142,40 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
    */
   async function runInWorker(fn: AsyncFunction & { bundle: string }, event: unknown): Promise<void> {
     const worker = idle.get(fn.name)?.pop() ?? (await coldStart(fn));
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        settle(new Abandoned(`Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`));
-        void worker.terminate();
-      }, fn.timeoutMs);
-      const onMessage = (m: { ok: true } | { ok: false; error: string }) => settle(m.ok ? undefined : new Abandoned(m.error));
-      const onExit = () => settle(new Abandoned('the run ended without an answer'));
-      let done = false;
-      function settle(error: Error | undefined) {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        worker.off('message', onMessage);
-        worker.off('exit', onExit);
-        if (error) {
-          void worker.terminate();
-          reject(error);
-        } else {
-          if (!stopped) {
-            worker.unref(); // an idle container does not keep the stack's process alive
-            idle.get(fn.name)?.push(worker);
-          }
-          resolve();
-        }
-      }
-      worker.ref();
-      worker.on('message', onMessage);
-      worker.on('exit', onExit);
-      worker.postMessage({ event, deadline: Date.now() + fn.timeoutMs });
+    if (stopped) {
+      // The stack stopped while this container started: the event stays pending.
+      void worker.terminate();
+      throw new RunFailed('the stack stops');
+    }
+    worker.hold(true);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new RunFailed(`Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`)), fn.timeoutMs);
     });
+    try {
+      await Promise.race([worker.run(event, Date.now() + fn.timeoutMs), deadline]);
+    } catch (error) {
+      void worker.terminate();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!stopped && worker.alive) {
+      worker.hold(false); // an idle container does not keep the stack's process alive
+      idle.get(fn.name)?.push(worker);
+    }
   }
 
-  function coldStart(fn: AsyncFunction & { bundle: string }): Promise<Worker> {
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { bundle: fn.bundle, functionName: fn.name },
-      env: { ...process.env, AWS_LAMBDA_FUNCTION_NAME: fn.name },
-    });
+  async function coldStart(fn: AsyncFunction & { bundle: string }): Promise<FunctionWorker> {
+    const worker = await FunctionWorker.start(fn.bundle, fn.name, log);
     workers.add(worker);
-    worker.on('exit', () => {
+    worker.onExit(() => {
       workers.delete(worker);
       const list = idle.get(fn.name);
       const at = list?.indexOf(worker) ?? -1;
       if (list && at >= 0) list.splice(at, 1);
     });
-    worker.on('error', (error) => log(`${fn.name}: ${error.stack ?? error.message}`));
-    return new Promise<Worker>((resolve, reject) => {
-      worker.once('message', (m: { ready: true } | { ready: false; error: string }) =>
-        m.ready ? resolve(worker) : reject(new Abandoned(`init failed: ${m.error}`)),
-      );
-      worker.once('exit', () => reject(new Abandoned('the worker exited during init')));
-    });
+    return worker;
   }
 
   async function invokeAsync(functionName: string, event: unknown): Promise<void> {
@@ -289,41 +266,3 @@ function listen(server: Server): Promise<Server> {
     server.listen(0, '127.0.0.1', () => resolve(server));
   });
 }
-
-/** The worker: loads the bundle once, then runs each event it is sent with a context whose deadline the parent set. */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { randomUUID } = require('node:crypto');
-const { pathToFileURL } = require('node:url');
-const { bundle, functionName } = workerData;
-function context(deadline) {
-  const awsRequestId = randomUUID();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:' + functionName,
-    memoryLimitInMB: '1024',
-    awsRequestId,
-    logGroupName: '/aws/lambda/' + functionName,
-    logStreamName: 'local/' + awsRequestId,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done() {}, fail() {}, succeed() {},
-  };
-}
-const describe = (error) => (error && error.stack ? String(error.stack) : String(error));
-import(pathToFileURL(bundle).href).then(
-  (m) => {
-    parentPort.on('message', ({ event, deadline }) => {
-      Promise.resolve()
-        .then(() => m.handler(event, context(deadline)))
-        .then(
-          () => parentPort.postMessage({ ok: true }),
-          (error) => parentPort.postMessage({ ok: false, error: describe(error) }),
-        );
-    });
-    parentPort.postMessage({ ready: true });
-  },
-  (error) => parentPort.postMessage({ ready: false, error: describe(error) }),
-);
-`;

@@ -1,16 +1,19 @@
 /**
  * The one-machine stack: DynamoDB Local, the local S3 and the gateway, wired
- * to the same handlers that Lambda runs. The handlers find DynamoDB and S3
- * through the SDK's standard endpoint variables, set here for this process.
+ * to the same handlers that Lambda runs, each function in worker threads of
+ * its own as in a Lambda container. The handlers find DynamoDB and S3 through
+ * the SDK's standard endpoint variables, set here for this process and
+ * inherited by the workers.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CONTENT_PREFIX } from '../functions/core/db/schema.js';
-import { API_BASE } from '../functions/routes.js';
+import { API_BASE, type ApiFunction } from '../functions/routes.js';
 import { entryOf } from '../infra/bundling.js';
 import { ASYNC_RETRY_DELAYS_SECONDS, TIMEOUT_SECONDS } from '../infra/function-timeouts.js';
+import { startApiFunctions } from './api-functions.js';
 import { startDynamoDbLocal } from './dynamodb.js';
 import { LocalStackError } from './errors.js';
 import { createGateway, type ApiLambda } from './gateway.js';
@@ -166,12 +169,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       admin.destroy();
     }
 
-    // Imported only now: the handlers' modules read the environment set above.
-    const [{ handler: records }, { handler: content }, { handler: captureAuthorizer }] = await Promise.all([
-      import('../functions/records.js'),
-      import('../functions/content.js'),
-      import('../functions/capture-authorizer.js'),
-    ]);
+    // The API's functions run in containers of their own (local/api-functions.ts), started
+    // now: their workers, like the authorizer's module, read the environment set above.
+    const api = await startApiFunctions({
+      buildDir: join(dataDir, 'lambda', 'build'),
+      functions: {
+        records: { entry: entryOf('records'), name: 'image-service-records' },
+        content: { entry: entryOf('content'), name: 'image-service-content' },
+      },
+    });
+    stops.push(() => api.stop());
+    const { handler: captureAuthorizer } = await import('../functions/capture-authorizer.js');
+    const viaContainer =
+      (fn: ApiFunction): ApiLambda =>
+      (event, context) =>
+        api.invoke(fn, event, Date.now() + context.getRemainingTimeInMillis());
 
     // The sweeper runs on a schedule on AWS; here once at start (re-driving what a crash left) and then every interval.
     const sweep = () => void lambda.invokeAsync(SWEEPER, {}).catch((error: unknown) => console.error('sweeper:', error));
@@ -182,7 +194,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const server = createGateway({
       keys,
-      functions: { records: records as ApiLambda, content: content as ApiLambda },
+      functions: { records: viaContainer('records'), content: viaContainer('content') },
       captureAuthorizer,
       ...(options.accessLog ? { accessLog: options.accessLog } : {}),
     });
