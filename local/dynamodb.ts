@@ -8,8 +8,10 @@ import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describeExit, spawnGuarded, type Guarded } from './children.js';
 import { LocalStackError } from './errors.js';
+import { portFree } from './ports.js';
 
 export interface LocalDynamoDb {
   endpoint: string;
@@ -86,16 +88,23 @@ export async function startDynamoDbLocal(options: DynamoDbOptions): Promise<Loca
         return;
       }
       options.onRestart?.(`${what}: starting it again on the same data`);
-      restarting = launch(dir, options).then(
-        async (next) => {
-          if (stopping) return next.child.stop();
-          current = next;
-          watch(next);
-        },
-        (error: unknown) => {
-          if (!stopping) options.onFatal?.(`${what}, and it did not start again: ${(error as Error).message}`);
-        },
-      );
+      restarting = portFree(options.port)
+        .then((free) => {
+          // Another program may take the port while Java is down (another stack, say): its answers
+          // would pass for ours, and the handlers would read and write someone else's tables.
+          if (!free) throw new Error(`port ${options.port} was taken by another program meanwhile; stop it and start the stack again`);
+          return launch(dir, options);
+        })
+        .then(
+          async (next) => {
+            if (stopping) return next.child.stop();
+            current = next;
+            watch(next);
+          },
+          (error: unknown) => {
+            if (!stopping) options.onFatal?.(`${what}, and it did not start again: ${(error as Error).message}`);
+          },
+        );
     });
   };
   watch(current);
@@ -144,6 +153,8 @@ async function launch(dir: string, options: DynamoDbOptions): Promise<Running> {
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     maxAttempts: 1,
+    // Something else on the port that accepts and never answers must not hold the start for ever.
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true }),
   });
   try {
     await waitUntilServing(client, child, () => output, options.dataDir);

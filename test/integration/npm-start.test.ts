@@ -9,6 +9,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { portFree } from '../../local/ports.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const dirs: string[] = [];
@@ -46,8 +47,8 @@ function run(
   return { child, output: () => output, exit };
 }
 
-async function start(dataDir: string, via: 'npm' | 'node' = 'node'): Promise<Started> {
-  const { child, output, exit } = run({ DATA_DIR: dataDir }, via);
+async function start(dataDir: string, via: 'npm' | 'node' = 'node', env: Record<string, string> = {}): Promise<Started> {
+  const { child, output, exit } = run({ DATA_DIR: dataDir, ...env }, via);
   // Java's start alone takes a minute when the machine is busy.
   const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
@@ -111,6 +112,14 @@ function javaFor(dataDir: string): string[] {
       .filter(Boolean);
   } catch {
     return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** A free port that the kernel never hands out for port 0 (Linux's ephemeral range starts at 32768). */
+async function portBelowEphemeralRange(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000);
+    if (await portFree(port)) return port;
   }
 }
 
@@ -224,7 +233,8 @@ describe('npm start', { timeout: 480_000 }, () => {
 
   it('starts a DynamoDB Local that died on its own again, on the same data', async () => {
     const dataDir = tempDir();
-    const started = await start(dataDir);
+    // Below the ephemeral range: while Java is down, no other test's stack is given its port.
+    const started = await start(dataDir, 'node', { DYNAMODB_PORT: String(await portBelowEphemeralRange()) });
     try {
       const admin = token(dataDir, '--user', 'ops', '--admin');
       const headers = { authorization: `Bearer ${admin}` };
@@ -249,6 +259,38 @@ describe('npm start', { timeout: 480_000 }, () => {
       await started.exit;
     }
     expect(javaFor(dataDir)).toEqual([]);
+  });
+
+  it("stops with one line when another program takes DynamoDB Local's port while it is down", async () => {
+    const dataDir = tempDir();
+    const port = await portBelowEphemeralRange();
+    const started = await start(dataDir, 'node', { DYNAMODB_PORT: String(port) });
+    const [java] = javaFor(dataDir);
+    process.kill(Number(java), 'SIGKILL');
+    // The other program binds the port as soon as Java has let it go.
+    const other = createServer();
+    for (const deadline = Date.now() + 10_000; !other.listening && Date.now() < deadline; ) {
+      await new Promise<void>((resolve) => {
+        other.once('error', () => setTimeout(resolve, 2));
+        other.listen(port, '127.0.0.1', () => resolve());
+      });
+    }
+    try {
+      expect(other.listening).toBe(true);
+      expect(await started.exit).toBe(1);
+      const fatal = started
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('npm start: '));
+      expect(fatal).toHaveLength(1);
+      // Seen before Java is started again, or by the Java that then cannot listen.
+      expect(fatal[0]).toMatch(
+        new RegExp(`did not start again: (port ${port} was taken by another program meanwhile|DynamoDB Local stopped at start)`),
+      );
+      expect(javaFor(dataDir)).toEqual([]);
+    } finally {
+      other.close();
+    }
   });
 
   it('stops with one line when DynamoDB Local dies and cannot be started again', async () => {
