@@ -9,7 +9,9 @@
  *
  * Unlike a Lambda container, a local one serves several requests at once; the
  * pool holds one per core (at least two) for each function, started with the
- * stack so that no request pays a cold start.
+ * stack so that no request pays a cold start. So a request past its deadline
+ * is answered as API Gateway answers it (503), but its run is not stopped: the
+ * container serves other requests.
  */
 import { availableParallelism } from 'node:os';
 import { mkdir } from 'node:fs/promises';
@@ -18,6 +20,9 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ApiEvent } from '../functions/http/api-handler.js';
 import type { ApiFunction } from '../functions/routes.js';
 import { bundleFunction, FunctionWorker, RunFailed } from './function-worker.js';
+
+/** The function did not answer within API Gateway's integration timeout: API Gateway answers 503. */
+export class IntegrationTimedOut extends RunFailed {}
 
 export interface ApiFunctionsOptions {
   /** Where the bundles are written. */
@@ -75,7 +80,8 @@ export async function startApiFunctions(options: ApiFunctionsOptions): Promise<A
   for (const [fn] of specs) pools.set(fn, []);
   await Promise.all(specs.flatMap(([fn]) => Array.from({ length: size }, () => start(fn))));
 
-  async function container(fn: ApiFunction): Promise<FunctionWorker> {
+  /** The least busy container, chosen at once so that requests arriving together spread out. */
+  function container(fn: ApiFunction): FunctionWorker | Promise<FunctionWorker> {
     const pool = pools.get(fn) ?? [];
     // A container lost (it crashed) is replaced by the request that notices.
     if (pool.length + (starting.get(fn) ?? 0) < size)
@@ -88,10 +94,14 @@ export async function startApiFunctions(options: ApiFunctionsOptions): Promise<A
   return {
     async invoke(fn, event, deadline) {
       if (stopped) throw new RunFailed('the stack stops');
-      const worker = await container(fn);
+      const chosen = container(fn);
+      const worker = chosen instanceof FunctionWorker ? chosen : await chosen;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new RunFailed(`${options.functions[fn].name} timed out`)), Math.max(0, deadline - Date.now()));
+        timer = setTimeout(
+          () => reject(new IntegrationTimedOut(`${options.functions[fn].name} timed out`)),
+          Math.max(0, deadline - Date.now()),
+        );
       });
       try {
         return (await Promise.race([worker.run(event, deadline), late])) as APIGatewayProxyStructuredResultV2;

@@ -18,6 +18,7 @@ import type { JWTPayload } from 'jose';
 import type { ApiEvent } from '../functions/http/api-handler.js';
 import type { CaptureAuthorizerEvent, CaptureAuthorizerResult } from '../functions/capture-authorizer.js';
 import { matchRoute, routeKey, type ApiFunction } from '../functions/routes.js';
+import { IntegrationTimedOut } from './api-functions.js';
 import { serveConsole } from './console.js';
 import { lambdaContext } from './lambda-context.js';
 import { TokenRejected, verifyToken, type SigningKeys } from './tokens.js';
@@ -47,9 +48,15 @@ export function createGateway(options: GatewayOptions): Server {
     serveConsole(req, res)
       .then((served) => (served ? undefined : handle(req, res, options)))
       .catch((error: unknown) => {
-        // A handler that throws past its middy stack is a 500 on AWS too.
+        if (res.headersSent) return;
+        // An HTTP API answers an integration past its timeout with 503, and a handler that
+        // throws past its middy stack (or whose container died) with 500.
+        if (error instanceof IntegrationTimedOut) {
+          send(res, { statusCode: 503, body: JSON.stringify({ message: 'Service Unavailable' }) });
+          return;
+        }
         console.error('gateway: handler failed', error);
-        if (!res.headersSent) send(res, { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) });
+        send(res, { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) });
       })
       .finally(() => options.accessLog?.(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`));
   });
