@@ -4,13 +4,18 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import type { BuildOptions } from 'esbuild';
 import { REQUIRE_BANNER } from './require-banner.js';
 
-/** Node.js 20 is retired on Lambda; cdk-nag's L1 also asks for the newest runtime CDK knows. */
-export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
-export const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1');
+/**
+ * The functions' Lambda runtime, by name (Node.js 20 is retired on Lambda;
+ * cdk-nag's L1 also asks for the newest runtime CDK knows). A name, not CDK's
+ * Runtime: the local stack loads this module, and importing aws-cdk-lib wraps
+ * every fs and child_process function of the process in its performance
+ * counters (unless NODE_ENV is "test"), which the local S3 paid on every write.
+ */
+export const LAMBDA_RUNTIME_NAME = 'nodejs24.x';
+export const ESBUILD_TARGET = LAMBDA_RUNTIME_NAME.replace(/^nodejs(\d+)\.x$/, 'node$1');
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const FUNCTIONS_DIR = join(REPO_ROOT, 'functions');

@@ -12,11 +12,20 @@
  */
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type IDestination, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type IDestination, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ALIASES, type FunctionName, LAMBDA_RUNTIME, LOCK_FILE, MAIN_FIELDS, REPO_ROOT, REQUIRE_BANNER, entryOf } from '../bundling.js';
+import {
+  ALIASES,
+  type FunctionName,
+  LAMBDA_RUNTIME_NAME,
+  LOCK_FILE,
+  MAIN_FIELDS,
+  REPO_ROOT,
+  REQUIRE_BANNER,
+  entryOf,
+} from '../bundling.js';
 import type { ServiceConfig } from '../config.js';
 
 export interface AsyncInvokeOptions {
@@ -36,6 +45,13 @@ export interface ServiceFunctionProps {
   readonly asyncInvoke?: AsyncInvokeOptions;
   /** Concurrency set aside for (and limiting) this function. */
   readonly reservedConcurrentExecutions?: number;
+}
+
+/** CDK's Runtime of that name (infra/bundling.ts keeps the name, free of CDK). */
+function lambdaRuntime(): Runtime {
+  const runtime = Runtime.ALL.find((r) => r.name === LAMBDA_RUNTIME_NAME);
+  if (!runtime) throw new Error(`aws-cdk-lib knows no Lambda runtime ${LAMBDA_RUNTIME_NAME}`);
+  return runtime;
 }
 
 export class ServiceFunction extends Construct {
@@ -65,7 +81,7 @@ export class ServiceFunction extends Construct {
       entry: entryOf(props.name),
       handler: 'handler',
       description: props.description,
-      runtime: LAMBDA_RUNTIME,
+      runtime: lambdaRuntime(),
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize,
       timeout: props.timeout,

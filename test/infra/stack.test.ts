@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { API_BASE, ROUTES, type Route, routeKey } from '../../functions/routes.js';
-import { LAMBDA_RUNTIME } from '../../infra/bundling.js';
+import { LAMBDA_RUNTIME_NAME } from '../../infra/bundling.js';
 import {
   CONTENT_OBJECT_ACTIONS,
   HASHER_OBJECT_ACTIONS,
@@ -177,7 +177,7 @@ describe('functions', () => {
 
   it.each(names)('%s: supported Node.js runtime on arm64, ESM bundle, no X-Ray, own retained log group', (name) => {
     const fn = props('AWS::Lambda::Function', ids[name]);
-    expect(fn.Runtime).toBe(LAMBDA_RUNTIME.name);
+    expect(fn.Runtime).toBe(LAMBDA_RUNTIME_NAME);
     expect(Number(String(fn.Runtime).match(/^nodejs(\d+)\.x$/)?.[1])).toBeGreaterThanOrEqual(22);
     expect(fn.Architectures).toEqual(['arm64']);
     expect(fn.Handler).toBe('index.handler');
