@@ -96,18 +96,8 @@ export async function startApiFunctions(options: ApiFunctionsOptions): Promise<A
       if (stopped) throw new RunFailed('the stack stops');
       const chosen = container(fn);
       const worker = chosen instanceof FunctionWorker ? chosen : await chosen;
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new IntegrationTimedOut(`${options.functions[fn].name} timed out`)),
-          Math.max(0, deadline - Date.now()),
-        );
-      });
-      try {
-        return (await Promise.race([worker.run(event, deadline), late])) as APIGatewayProxyStructuredResultV2;
-      } finally {
-        clearTimeout(timer);
-      }
+      const late = () => new IntegrationTimedOut(`${options.functions[fn].name} timed out`);
+      return (await worker.run(event, deadline, late)) as APIGatewayProxyStructuredResultV2;
     },
     async stop() {
       stopped = true;

@@ -61,12 +61,26 @@ export class FunctionWorker {
     });
   }
 
-  /** Runs one event with the given deadline (epoch ms); resolves with the handler's answer. */
-  run(event: unknown, deadline: number): Promise<unknown> {
+  /**
+   * Runs one event with the given deadline (epoch ms); resolves with the
+   * handler's answer, or rejects with `late()` once the deadline has passed
+   * (the run itself is not stopped: that is the caller's choice).
+   */
+  run(event: unknown, deadline: number, late: () => Error): Promise<unknown> {
     if (this.exited) return Promise.reject(new RunFailed('the worker has exited'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.runs.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.runs.delete(id);
+        reject(late());
+      }, deadline - Date.now());
+      const settled =
+        <T>(settle: (value: T) => void) =>
+        (value: T) => {
+          clearTimeout(timer);
+          settle(value);
+        };
+      this.runs.set(id, { resolve: settled(resolve), reject: settled(reject) });
       this.worker.postMessage({ id, event, deadline });
     });
   }

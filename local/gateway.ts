@@ -13,21 +13,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { JWTPayload } from 'jose';
 import type { ApiEvent } from '../functions/http/api-handler.js';
 import type { CaptureAuthorizerEvent, CaptureAuthorizerResult } from '../functions/capture-authorizer.js';
 import { matchRoute, routeKey, type ApiFunction } from '../functions/routes.js';
 import { IntegrationTimedOut } from './api-functions.js';
 import { serveConsole } from './console.js';
-import { lambdaContext } from './lambda-context.js';
 import { TokenRejected, verifyToken, type SigningKeys } from './tokens.js';
-
-export type ApiLambda = (event: ApiEvent, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 export interface GatewayOptions {
   keys: SigningKeys;
-  functions: Record<ApiFunction, ApiLambda>;
+  /** Runs the route's function on the event, to answer by `deadline` (epoch ms): local/api-functions.ts. */
+  invoke: (fn: ApiFunction, event: ApiEvent, deadline: number) => Promise<APIGatewayProxyStructuredResultV2>;
   /** The capture routes' authorizer (functions/capture-authorizer.ts). */
   captureAuthorizer: (event: CaptureAuthorizerEvent) => Promise<CaptureAuthorizerResult>;
   /** One line per request on this stream, like an access log. */
@@ -116,7 +114,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Gatewa
   }
 
   const event = buildEvent(req, target, method, key, body, params, authorizer);
-  const result = await options.functions[fn](event, lambdaContext(`image-service-${fn}`, API_TIMEOUT_MS));
+  const result = await options.invoke(fn, event, Date.now() + API_TIMEOUT_MS);
   send(res, result);
 }
 

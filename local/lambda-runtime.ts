@@ -148,17 +148,12 @@ export async function startLambdaRuntime(options: LambdaRuntimeOptions): Promise
       throw new RunFailed('the stack stops');
     }
     worker.hold(true);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RunFailed(`Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`)), fn.timeoutMs);
-    });
+    const late = () => new RunFailed(`Task timed out after ${(fn.timeoutMs / 1000).toFixed(2)} seconds`);
     try {
-      await Promise.race([worker.run(event, Date.now() + fn.timeoutMs), deadline]);
+      await worker.run(event, Date.now() + fn.timeoutMs, late);
     } catch (error) {
       void worker.terminate();
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
     if (!stopped && worker.alive) {
       worker.hold(false); // an idle container does not keep the stack's process alive

@@ -14,28 +14,27 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Whether nothing listens on 127.0.0.1:`port` now. */
-export function portFree(port: number): Promise<boolean> {
+/** Listens on 127.0.0.1:`port` and lets go again: undefined when that worked, else why not. */
+function tryListen(port: number): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(undefined)));
   });
 }
 
+/** Whether nothing listens on 127.0.0.1:`port` now. */
+export async function portFree(port: number): Promise<boolean> {
+  return (await tryListen(port)) === undefined;
+}
+
 /** Fails with a clear line when `port` is taken, before a child process finds out the hard way. */
-export function assertPortFree(port: number, what: string, variable: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(
-        new LocalStackError(
-          error.code === 'EADDRINUSE'
-            ? `port ${port} for ${what} is already in use: stop what uses it or choose another with ${variable}=<port>`
-            : `cannot listen on 127.0.0.1:${port} for ${what}: ${error.message}`,
-        ),
-      );
-    });
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
-  });
+export async function assertPortFree(port: number, what: string, variable: string): Promise<void> {
+  const error = await tryListen(port);
+  if (error === undefined) return;
+  throw new LocalStackError(
+    error.code === 'EADDRINUSE'
+      ? `port ${port} for ${what} is already in use: stop what uses it or choose another with ${variable}=<port>`
+      : `cannot listen on 127.0.0.1:${port} for ${what}: ${error.message}`,
+  );
 }

@@ -10,13 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { resolve as resolvePath, join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CONTENT_PREFIX } from '../functions/core/db/schema.js';
-import { API_BASE, type ApiFunction } from '../functions/routes.js';
+import { API_BASE } from '../functions/routes.js';
 import { entryOf } from '../infra/bundling.js';
 import { ASYNC_RETRY_DELAYS_SECONDS, TIMEOUT_SECONDS } from '../infra/function-timeouts.js';
 import { startApiFunctions } from './api-functions.js';
 import { startDynamoDbLocal } from './dynamodb.js';
 import { LocalStackError } from './errors.js';
-import { createGateway, type ApiLambda } from './gateway.js';
+import { createGateway } from './gateway.js';
 import { lockDataDir } from './data-lock.js';
 import { useLocalHandlerEnvironment } from './handler-env.js';
 import { startLambdaRuntime, type LambdaRuntime } from './lambda-runtime.js';
@@ -180,10 +180,6 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     stops.push(() => api.stop());
     const { handler: captureAuthorizer } = await import('../functions/capture-authorizer.js');
-    const viaContainer =
-      (fn: ApiFunction): ApiLambda =>
-      (event, context) =>
-        api.invoke(fn, event, Date.now() + context.getRemainingTimeInMillis());
 
     // The sweeper runs on a schedule on AWS; here once at start (re-driving what a crash left) and then every interval.
     const sweep = () => void lambda.invokeAsync(SWEEPER, {}).catch((error: unknown) => console.error('sweeper:', error));
@@ -194,7 +190,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const server = createGateway({
       keys,
-      functions: { records: viaContainer('records'), content: viaContainer('content') },
+      invoke: api.invoke,
       captureAuthorizer,
       ...(options.accessLog ? { accessLog: options.accessLog } : {}),
     });
