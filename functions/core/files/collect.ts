@@ -6,9 +6,9 @@
  * index entry goes with the object, if it still names this file.
  */
 import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
+import { outputIf, writtenIf } from '../db/conditional.js';
 import { keys } from '../db/schema.js';
 import { contentKey, type FileItem } from './model.js';
 import { sha1Of } from './repository.js';
@@ -16,9 +16,8 @@ import { deleteObject } from './storage.js';
 
 /** Returns true when the file was (or already had been) removed. */
 export async function collectFile(uid: string): Promise<boolean> {
-  let file: FileItem;
-  try {
-    const out = await ddb().send(
+  const out = await outputIf(
+    ddb().send(
       new UpdateCommand({
         TableName: config.tableName,
         Key: keys.file(uid),
@@ -28,17 +27,15 @@ export async function collectFile(uid: string): Promise<boolean> {
         ExpressionAttributeValues: { ':deleting': 'deleting', ':zero': 0 },
         ReturnValues: 'ALL_NEW',
       }),
-    );
-    file = out.Attributes as FileItem;
-  } catch (error) {
-    // Still referenced, or already gone: nothing to collect.
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
+    ),
+  );
+  // Still referenced, or already gone: nothing to collect.
+  if (!out) return false;
+  const file = out.Attributes as FileItem;
   await deleteObject(contentKey(uid));
   // Identical uploads no longer find this file; an entry another file took since is left alone.
-  await ddb()
-    .send(
+  await writtenIf(
+    ddb().send(
       new DeleteCommand({
         TableName: config.tableName,
         Key: keys.chksum(sha1Of(file), file.size),
@@ -46,10 +43,10 @@ export async function collectFile(uid: string): Promise<boolean> {
         ExpressionAttributeNames: { '#file': 'file_uid' },
         ExpressionAttributeValues: { ':uid': uid },
       }),
-    )
-    .catch(ignoreConditionFailed);
-  await ddb()
-    .send(
+    ),
+  );
+  await writtenIf(
+    ddb().send(
       new DeleteCommand({
         TableName: config.tableName,
         Key: keys.file(uid),
@@ -57,11 +54,7 @@ export async function collectFile(uid: string): Promise<boolean> {
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: { ':deleting': 'deleting' },
       }),
-    )
-    .catch(ignoreConditionFailed);
+    ),
+  );
   return true;
 }
-
-const ignoreConditionFailed = (error: unknown): void => {
-  if (!(error instanceof ConditionalCheckFailedException)) throw error;
-};

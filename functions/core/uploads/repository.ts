@@ -1,11 +1,10 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
 import { HASHING_UPLOADS_PARTITION, keys } from '../db/schema.js';
 import type { Write } from '../db/transact.js';
 import { sortableMs, type UploadItem, type UploadState } from './model.js';
-import { writtenIf } from '../db/conditional.js';
+import { outputIf, writtenIf } from '../db/conditional.js';
 
 type TransitionSet = Partial<Pick<UploadItem, 'reason' | 'completed_at' | 'replaced_file' | 'sha1' | 'expires_at'>>;
 
@@ -75,8 +74,8 @@ function transitionUpdate(id: string, from: UploadState, to: UploadState, set: T
  * granted (another run holds it, or it is no longer hashing).
  */
 export async function claimHashing(id: string, owner: string, untilMs: number, nowMs = Date.now()): Promise<UploadItem | undefined> {
-  try {
-    const out = await ddb().send(
+  const out = await outputIf(
+    ddb().send(
       new UpdateCommand({
         TableName: config.tableName,
         Key: keys.upload(id),
@@ -99,12 +98,9 @@ export async function claimHashing(id: string, owner: string, untilMs: number, n
         },
         ReturnValues: 'ALL_NEW',
       }),
-    );
-    return out.Attributes as UploadItem;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return undefined;
-    throw error;
-  }
+    ),
+  );
+  return out?.Attributes as UploadItem | undefined;
 }
 
 export interface Progress {
@@ -164,8 +160,8 @@ export async function saveProgress(id: string, owner: string, progress: Progress
 
 /** Gives up a lease early (a run that failed), so a retry need not wait for it to run out. */
 export async function releaseLease(id: string, owner: string): Promise<void> {
-  try {
-    await ddb().send(
+  await writtenIf(
+    ddb().send(
       new UpdateCommand({
         TableName: config.tableName,
         Key: keys.upload(id),
@@ -174,10 +170,8 @@ export async function releaseLease(id: string, owner: string): Promise<void> {
         ExpressionAttributeNames: { '#owner': 'lease_owner', '#until': 'lease_until' },
         ExpressionAttributeValues: { ':owner': owner },
       }),
-    );
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
+    ),
+  );
 }
 
 /**
