@@ -168,9 +168,9 @@ export function loadConfig(node: Node): ServiceConfig {
     hasherRetryAttempts: ctx.int('hasherRetryAttempts', DEFAULTS.hasherRetryAttempts, 0, 2),
     // Lambda keeps 100 of an account's concurrency unreserved; docs/deploy.md explains the numbers.
     hasherReservedConcurrency: ctx.int('hasherReservedConcurrency', DEFAULTS.hasherReservedConcurrency, 1, 900),
-    // API Gateway's account-level quota per region is 10,000 requests/s with a burst of 5,000.
     // Long enough to capture a large root over a slow link; short enough that a forgotten credential dies.
     captureCredentialTtlHours: ctx.int('captureCredentialTtlHours', DEFAULTS.captureCredentialTtlHours, 1, 24 * 7),
+    // API Gateway's account-level quota per region is 10,000 requests/s with a burst of 5,000.
     throttleRateLimit: ctx.int('throttleRateLimit', DEFAULTS.throttleRateLimit, 1, 10_000),
     throttleBurstLimit: ctx.int('throttleBurstLimit', DEFAULTS.throttleBurstLimit, 1, 5_000),
     alarmEmail: ctx.optionalString('alarmEmail'),

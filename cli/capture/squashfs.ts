@@ -63,7 +63,7 @@ export function relativePattern(pattern: string): string {
  * default excludes' directories: what the squashfs may take at most
  * (uncompressed), and so what the temporary directory must have free.
  */
-export async function treeBytes(root: string): Promise<{ bytes: number; files: number }> {
+async function treeBytes(root: string): Promise<{ bytes: number; files: number }> {
   const top = await lstat(root);
   const skip = new Set(DEFAULT_EXCLUDES.filter((p) => p.endsWith('/*')).map((p) => join(root, p.slice(0, -2))));
   let total = 0;
@@ -90,13 +90,13 @@ export async function treeBytes(root: string): Promise<{ bytes: number; files: n
 }
 
 /** Free bytes for an unprivileged user in the file system holding `dir`. */
-export async function freeBytes(dir: string): Promise<number> {
+async function freeBytes(dir: string): Promise<number> {
   const s = await statfs(dir);
   return s.bavail * s.bsize;
 }
 
 /** Metadata and a margin on top of the tree: squashfs with no compression is a little larger than its files. */
-export const neededBytes = (tree: number): number => Math.ceil(tree * 1.05) + 16 * 1024 * 1024;
+const neededBytes = (tree: number): number => Math.ceil(tree * 1.05) + 16 * 1024 * 1024;
 
 export async function checkSpace(root: string, tmp: string): Promise<{ tree: number; files: number; free: number }> {
   const { bytes: tree, files } = await treeBytes(root);
@@ -123,7 +123,7 @@ export interface BuildOptions {
 }
 
 /** The mksquashfs arguments for a capture. */
-export async function mksquashfsArgs(o: BuildOptions): Promise<string[]> {
+async function mksquashfsArgs(o: BuildOptions): Promise<string[]> {
   const excludeFile = join(o.workDir, 'exclude');
   await writeFile(excludeFile, `${o.excludes.join('\n')}\n`);
   const comp = o.compress === 'none' ? ['-noI', '-noD', '-noF', '-noX'] : ['-comp', o.compress];

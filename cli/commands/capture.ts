@@ -31,7 +31,7 @@ import { uploadVia, type UploadChannel } from '../transfer/upload.js';
 import { DEFAULTS } from './content.js';
 import { intOption, rateOption, type ContextOf } from './shared.js';
 
-export const CREDENTIAL_ENV = 'IMGCTL_CAPTURE_CREDENTIAL';
+const CREDENTIAL_ENV = 'IMGCTL_CAPTURE_CREDENTIAL';
 const CREDENTIAL = /^([0-9a-f]{32})\.[A-Za-z0-9_-]{43}$/;
 
 interface CaptureOptions {

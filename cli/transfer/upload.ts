@@ -62,7 +62,7 @@ export interface UploadChannel {
   hints: { resume: string; check: string; restart: string };
 }
 
-export function imageChannel(api: Api, uid: string, id: string, file: string): UploadChannel {
+function imageChannel(api: Api, uid: string, id: string, file: string): UploadChannel {
   return {
     key: uid,
     start: (body) => api.startUpload(uid, body),

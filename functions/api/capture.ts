@@ -7,10 +7,8 @@ import { ok } from '../http/envelope.js';
 import { jsonBody } from '../http/request.js';
 import { parseWith } from '../http/validation.js';
 import { API_BASE } from '../routes.js';
-import { id } from './params.js';
+import { id, uploadId } from './params.js';
 import { captureBody, completeUploadBody, startUploadBody } from './schemas.js';
-
-const uploadId = (params: Record<string, string>): string => params['upload_id'] ?? '';
 
 /** The API's own base URL, as the caller reached it, for the command the node runs. */
 function apiUrlOf(event: ApiEvent): string {

@@ -7,10 +7,8 @@ import { ok } from '../http/envelope.js';
 import { jsonBody } from '../http/request.js';
 import { parseWith } from '../http/validation.js';
 import { API_BASE } from '../routes.js';
-import { id, versionOption } from './params.js';
+import { id, uploadId, versionOption } from './params.js';
 import { completeUploadBody, downloadQuery, startUploadBody } from './schemas.js';
-
-const uploadId = (params: Record<string, string>): string => params['upload_id'] ?? '';
 
 export const deleteImage: RouteHandler = async ({ event, params }) => {
   const item = await files.deleteImageWithContent(id(params), versionOption(event.headers));

@@ -1,4 +1,4 @@
-/** Path parameters and headers that both API adapters (records.ts, content.ts) read alike. */
+/** Path parameters and headers that the API adapters (records.ts, content.ts, capture.ts) read alike. */
 import { invalid } from '../core/errors.js';
 import type { WriteOptions } from '../core/images/service.js';
 import { ifMatchVersions } from '../http/request.js';
@@ -13,3 +13,6 @@ export function id(params: Record<string, string>): string {
   if (value === undefined || value === '') throw invalid('the image UID or name is missing from the path');
   return value;
 }
+
+/** An upload session's id from the path; an empty one matches no session. */
+export const uploadId = (params: Record<string, string>): string => params['upload_id'] ?? '';

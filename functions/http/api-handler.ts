@@ -72,7 +72,8 @@ export function apiHandler<F extends ApiFunction>(fn: F, handlers: Handlers<F>) 
       const route = routes.get(event.routeKey);
       const handle = byKey[event.routeKey];
       if (!route || !handle) return unmatched(event);
-      const capture = 'capture' in route ? captureOf(event, stringsOf(event.pathParameters)) : undefined;
+      const params = stringsOf(event.pathParameters);
+      const capture = 'capture' in route ? captureOf(event, params) : undefined;
       const principal = capture ? { user: `capture:${capture.capture_id}`, admin: false } : principalOf(event);
       if (route.admin && !principal.admin) {
         throw forbidden(`${route.method} ${route.path} needs the admin role; "${principal.user}" is not in "${config.adminGroup}"`);
@@ -81,7 +82,7 @@ export function apiHandler<F extends ApiFunction>(fn: F, handlers: Handlers<F>) 
       if (!readsQuery.has(handle)) parseWith(NO_QUERY, query, 'query');
       return handle({
         event,
-        params: stringsOf(event.pathParameters),
+        params,
         query,
         principal,
         actor: { user: principal.user, site: config.siteName },

@@ -23,13 +23,6 @@ export function principalOf(event: { requestContext: { authorizer?: { jwt?: { cl
   return { user: String(user), admin: groupsOf(claims[config.groupsClaim]).includes(config.adminGroup) };
 }
 
-/**
- * HTTP APIs pass list claims flattened to a string such as "[admins ops]";
- * accept that, a JSON array string, and a real array alike. Only whitespace
- * separates: Cognito group names may contain commas, so "[ops,admins]" is one
- * group named "ops,admins", not an admin. (Group names with spaces cannot be
- * told apart once flattened; the admin group must not contain one.)
- */
 /** What the capture authorizer hands the handler (its simple response's `context`). */
 export interface CaptureContext {
   capture_id: string;
@@ -53,6 +46,13 @@ export function captureOf(
   return { capture_id: context.capture_id, image_uid: context.image_uid };
 }
 
+/**
+ * HTTP APIs pass list claims flattened to a string such as "[admins ops]";
+ * accept that, a JSON array string, and a real array alike. Only whitespace
+ * separates: Cognito group names may contain commas, so "[ops,admins]" is one
+ * group named "ops,admins", not an admin. (Group names with spaces cannot be
+ * told apart once flattened; the admin group must not contain one.)
+ */
 export function groupsOf(claim: unknown): string[] {
   if (Array.isArray(claim)) return claim.map(String);
   if (typeof claim !== 'string') return [];

@@ -6,8 +6,6 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export const CAPTURE_SCHEME = 'Capture';
-
 const CREDENTIAL = /^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$/;
 
 export interface CaptureCredential {
@@ -22,7 +20,7 @@ export const secretHash = (secret: string): string => createHash('sha256').updat
 export const formatCredential = (captureId: string, secret: string): string => `${captureId}.${secret}`;
 
 /** `<capture id>.<secret>`, or undefined when it is not one. */
-export function parseCredential(text: string): CaptureCredential | undefined {
+function parseCredential(text: string): CaptureCredential | undefined {
   const m = CREDENTIAL.exec(text.trim());
   return m?.[1] && m[2] ? { captureId: m[1], secret: m[2] } : undefined;
 }

@@ -32,7 +32,7 @@ export async function updateCapture(
   id: string,
   from: readonly CaptureState[],
   set: Changes,
-  options: { uploadId?: string; remove?: readonly 'reason'[] } = {},
+  options: { uploadId?: string } = {},
 ): Promise<boolean> {
   const names: Record<string, string> = { '#state': 'state' };
   const values: Record<string, unknown> = {};
@@ -52,14 +52,12 @@ export async function updateCapture(
     values[':expectedUpload'] = options.uploadId;
     condition += ' AND #upload = :expectedUpload';
   }
-  const remove = options.remove ?? [];
-  for (const k of remove) names[`#${k}`] = k;
   return writtenIf(
     ddb().send(
       new UpdateCommand({
         TableName: config.tableName,
         Key: keys.capture(id),
-        UpdateExpression: `SET ${sets.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.map((k) => `#${k}`).join(', ')}` : ''}`,
+        UpdateExpression: `SET ${sets.join(', ')}`,
         ConditionExpression: condition,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
