@@ -18,7 +18,6 @@ const PKCE = 'image-service.pkce';
 const RENEW_MARGIN_S = 60;
 
 export interface Session {
-  token: string;
   user: string;
   admin: boolean;
   expires: number | undefined;
@@ -45,7 +44,6 @@ export function sessionOf(token: string, config: ConsoleConfig): Session {
   const list = Array.isArray(groups) ? groups.map(String) : typeof groups === 'string' ? groups.split(/[\s,]+/) : [];
   const user = claims[config.userClaim] ?? claims['cognito:username'] ?? claims['sub'] ?? '?';
   return {
-    token,
     user: String(user),
     admin: list.includes(config.adminGroup),
     expires: typeof claims['exp'] === 'number' ? claims['exp'] : undefined,
@@ -75,7 +73,7 @@ export function storedSession(config: ConsoleConfig): Session | undefined {
   if (!token) return undefined;
   try {
     const session = sessionOf(token, config);
-    const renewable = config.auth.kind === 'cognito' && sessionStorage.getItem(REFRESH) !== null;
+    const renewable = refreshOf(config) !== undefined;
     if (!renewable && session.expires !== undefined && session.expires * 1000 < Date.now()) throw new Error('expired');
     return session;
   } catch {
@@ -84,6 +82,10 @@ export function storedSession(config: ConsoleConfig): Session | undefined {
   }
 }
 
+/** The refresh token kept for this tab: Cognito only. */
+const refreshOf = (config: ConsoleConfig): string | undefined =>
+  config.auth.kind === 'cognito' ? (sessionStorage.getItem(REFRESH) ?? undefined) : undefined;
+
 /** A renewal under way: parallel calls (upload parts) share it rather than spend the refresh token several times. */
 let renewing: Promise<string> | undefined;
 
@@ -91,10 +93,11 @@ let renewing: Promise<string> | undefined;
 export async function currentToken(config: ConsoleConfig): Promise<string> {
   const token = sessionStorage.getItem(TOKEN);
   if (!token) throw new Error('signed out in another window; sign in again');
-  const refresh = sessionStorage.getItem(REFRESH);
-  if (config.auth.kind !== 'cognito' || !refresh) return token;
-  const { expires } = sessionOf(token, config);
-  if (expires === undefined || expires - RENEW_MARGIN_S > Date.now() / 1000) return token;
+  const refresh = refreshOf(config);
+  if (config.auth.kind !== 'cognito' || refresh === undefined) return token;
+  // Only the expiry matters here: this runs before every call, upload parts included.
+  const expires = claimsOf(token)['exp'];
+  if (typeof expires !== 'number' || expires - RENEW_MARGIN_S > Date.now() / 1000) return token;
   const auth = config.auth;
   renewing ??= renew(auth, refresh).finally(() => {
     renewing = undefined;
@@ -103,48 +106,48 @@ export async function currentToken(config: ConsoleConfig): Promise<string> {
 }
 
 async function renew(auth: CognitoAuth, refresh: string): Promise<string> {
-  const body = await tokenRequest(auth, { grant_type: 'refresh_token', client_id: auth.clientId, refresh_token: refresh }).catch(
+  const tokens = await tokenRequest(auth, { grant_type: 'refresh_token', client_id: auth.clientId, refresh_token: refresh }).catch(
     (error: Error) => {
       forgetTokens();
       throw new Error(`the session has ended (${error.message}); sign in again`);
     },
   );
   // Cognito keeps the refresh token as it is; a provider that rotates it sends the new one.
-  keepTokens({ token: body.access_token, refresh: body.refresh_token ?? refresh });
-  return body.access_token;
+  keepTokens({ refresh, ...tokens });
+  return tokens.token;
 }
 
-interface TokenAnswer {
-  access_token: string;
-  refresh_token?: string;
-}
-
-async function tokenRequest(auth: CognitoAuth, form: Record<string, string>): Promise<TokenAnswer> {
-  const res = await fetch(new URL('/oauth2/token', auth.domain), {
+/** A form POST to one of the hosted UI's OAuth 2.0 endpoints. */
+const postForm = (auth: CognitoAuth, path: string, form: Record<string, string>): Promise<Response> =>
+  fetch(new URL(path, auth.domain), {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(form),
   });
-  const body = (await res.json().catch(() => ({}))) as Partial<TokenAnswer> & { error?: string; error_description?: string };
+
+async function tokenRequest(auth: CognitoAuth, form: Record<string, string>): Promise<Tokens> {
+  const res = await postForm(auth, '/oauth2/token', form);
+  const body = (await res.json().catch(() => ({}))) as {
+    access_token?: unknown;
+    refresh_token?: unknown;
+    error?: string;
+    error_description?: string;
+  };
   if (!res.ok || typeof body.access_token !== 'string') {
     throw new Error(body.error_description ?? body.error ?? `the token endpoint answered ${res.status}`);
   }
-  return { access_token: body.access_token, ...(typeof body.refresh_token === 'string' ? { refresh_token: body.refresh_token } : {}) };
+  return { token: body.access_token, ...(typeof body.refresh_token === 'string' ? { refresh: body.refresh_token } : {}) };
 }
 
 /** Forgets the tokens; with Cognito, also revokes the refresh token and leaves through the hosted UI's /logout. */
 export async function signOut(config: ConsoleConfig): Promise<void> {
-  const refresh = sessionStorage.getItem(REFRESH);
+  const refresh = refreshOf(config);
   forgetTokens();
   if (config.auth.kind !== 'cognito') return;
   const auth = config.auth;
   if (refresh) {
     // Revoked, it mints no more access tokens even if a copy of it survives (the app client enables revocation).
-    await fetch(new URL('/oauth2/revoke', auth.domain), {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: refresh, client_id: auth.clientId }),
-    }).catch(() => undefined);
+    await postForm(auth, '/oauth2/revoke', { token: refresh, client_id: auth.clientId }).catch(() => undefined);
   }
   const url = new URL('/logout', auth.domain);
   url.searchParams.set('client_id', auth.clientId);
@@ -192,7 +195,7 @@ export async function finishCognitoSignIn(auth: CognitoAuth): Promise<Tokens | u
   if (error) throw new Error(`sign-in failed: ${params.get('error_description') ?? error}`);
   if (!code || !saved.verifier || saved.state !== params.get('state'))
     throw new Error('the sign-in answer does not match the request; sign in again');
-  const body = await tokenRequest(auth, {
+  return tokenRequest(auth, {
     grant_type: 'authorization_code',
     client_id: auth.clientId,
     code,
@@ -201,5 +204,4 @@ export async function finishCognitoSignIn(auth: CognitoAuth): Promise<Tokens | u
   }).catch((e: Error) => {
     throw new Error(`sign-in failed: ${e.message}`);
   });
-  return { token: body.access_token, ...(body.refresh_token ? { refresh: body.refresh_token } : {}) };
 }
