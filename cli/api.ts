@@ -60,6 +60,15 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 
 const enc = encodeURIComponent;
 
+/** An upload session's routes (cli/transfer/upload.ts drives them). */
+export interface UploadRoutes {
+  start(body: { size: number; sha1?: string; part_size?: number; fmt?: string }): Promise<UploadSession>;
+  describe(uploadId: string): Promise<UploadSession>;
+  /** `sha1` (hex): the expected checksum, from the read that sent the parts. */
+  complete(uploadId: string, parts: { part_number: number; etag: string }[], sha1: string): Promise<UploadSession>;
+  abort(uploadId: string): Promise<UploadSession>;
+}
+
 export class Api {
   constructor(
     readonly connection: Connection,
@@ -179,16 +188,8 @@ export class Api {
     this.data<DownloadLink>('GET', `/image/${enc(id)}/content`, { query: { redirect: 'false', parts } });
   deleteContent = (id: string) => this.data<ImageRecord>('DELETE', `/image/${enc(id)}/content`);
 
-  startUpload = (id: string, body: { size: number; sha1?: string; part_size?: number; fmt?: string }) =>
-    this.data<UploadSession>('PUT', `/image/${enc(id)}/content`, { body });
-  describeUpload = (id: string, uploadId: string) => this.data<UploadSession>('GET', `/image/${enc(id)}/content/upload/${enc(uploadId)}`);
-  /** `sha1` (hex): the expected checksum, for a client that hashed while it sent. */
-  completeUpload = (id: string, uploadId: string, parts: { part_number: number; etag: string }[], sha1?: string) =>
-    this.data<UploadSession>('POST', `/image/${enc(id)}/content/upload/${enc(uploadId)}`, {
-      body: { parts, ...(sha1 !== undefined ? { sha1 } : {}) },
-    });
-  abortUpload = (id: string, uploadId: string) =>
-    this.data<UploadSession>('DELETE', `/image/${enc(id)}/content/upload/${enc(uploadId)}`, { idempotent: true });
+  /** The upload routes of an image's content. */
+  imageUploads = (id: string): UploadRoutes => this.uploadRoutes(`/image/${enc(id)}`);
 
   /* Capture: an admin's routes, then the node's (with a Capture connection) */
 
@@ -199,12 +200,17 @@ export class Api {
     this.data<CaptureJob>('DELETE', `/image/${enc(id)}/capture/${enc(captureId)}`, { idempotent: true });
 
   captureStatus = (captureId: string) => this.data<CaptureJob>('GET', `/capture/${enc(captureId)}`);
-  captureStartUpload = (captureId: string, body: { size: number; part_size?: number }) =>
-    this.data<UploadSession>('PUT', `/capture/${enc(captureId)}/content`, { body });
-  captureDescribeUpload = (captureId: string, uploadId: string) =>
-    this.data<UploadSession>('GET', `/capture/${enc(captureId)}/content/upload/${enc(uploadId)}`);
-  captureCompleteUpload = (captureId: string, uploadId: string, parts: { part_number: number; etag: string }[], sha1: string) =>
-    this.data<UploadSession>('POST', `/capture/${enc(captureId)}/content/upload/${enc(uploadId)}`, { body: { parts, sha1 } });
-  captureAbortUpload = (captureId: string, uploadId: string) =>
-    this.data<UploadSession>('DELETE', `/capture/${enc(captureId)}/content/upload/${enc(uploadId)}`, { idempotent: true });
+  /** The same routes under the capture job, with its credential. */
+  captureUploads = (captureId: string): UploadRoutes => this.uploadRoutes(`/capture/${enc(captureId)}`);
+
+  /** Both trees have the same shape under `base`: PUT content, then the session's GET, POST and DELETE. */
+  private uploadRoutes(base: string): UploadRoutes {
+    const session = (uploadId: string) => `${base}/content/upload/${enc(uploadId)}`;
+    return {
+      start: (body) => this.data<UploadSession>('PUT', `${base}/content`, { body }),
+      describe: (uploadId) => this.data<UploadSession>('GET', session(uploadId)),
+      complete: (uploadId, parts, sha1) => this.data<UploadSession>('POST', session(uploadId), { body: { parts, sha1 } }),
+      abort: (uploadId) => this.data<UploadSession>('DELETE', session(uploadId), { idempotent: true }),
+    };
+  }
 }

@@ -183,10 +183,7 @@ async function captureConnection(cmd: Command, credential: string): Promise<Conn
 function captureChannel(api: Api, captureId: string): UploadChannel {
   return {
     key: `capture-${captureId}`,
-    start: (body) => api.captureStartUpload(captureId, body),
-    describe: (uploadId) => api.captureDescribeUpload(captureId, uploadId),
-    complete: (uploadId, parts, sha1) => api.captureCompleteUpload(captureId, uploadId, parts, sha1),
-    abort: (uploadId) => api.captureAbortUpload(captureId, uploadId),
+    ...api.captureUploads(captureId),
     hints: {
       resume: 'the capture stops here; run the same imgctl capture again to build and upload it anew',
       check: `the service is checking the capture; its job shows the outcome (imgctl captures IMAGE)`,

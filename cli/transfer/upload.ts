@@ -10,7 +10,7 @@
 import type { Stats } from 'node:fs';
 import { access, constants, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Api } from '../api.js';
+import type { Api, UploadRoutes } from '../api.js';
 import { setInterruptHint, type Output } from '../context.js';
 import { Failure, RequestRefused, UsageError, VerificationFailed } from '../errors.js';
 import { bytes, duration } from '../format.js';
@@ -45,13 +45,9 @@ export interface UploadOptions {
  * capture job's (the job's credential). Everything else about the transfer
  * is the same.
  */
-export interface UploadChannel {
+export interface UploadChannel extends UploadRoutes {
   /** Names the resume record and the lock: the image uid, or `capture-<job>`. */
   key: string;
-  start(body: { size: number; sha1?: string; part_size?: number; fmt?: string }): Promise<UploadSession>;
-  describe(uploadId: string): Promise<UploadSession>;
-  complete(uploadId: string, parts: { part_number: number; etag: string }[], sha1: string): Promise<UploadSession>;
-  abort(uploadId: string): Promise<UploadSession>;
   /**
    * The checksum the service recorded, compared with the file's. Absent where
    * the caller may not read the image: there `ready` itself says the
@@ -65,10 +61,7 @@ export interface UploadChannel {
 function imageChannel(api: Api, uid: string, id: string, file: string): UploadChannel {
   return {
     key: uid,
-    start: (body) => api.startUpload(uid, body),
-    describe: (uploadId) => api.describeUpload(uid, uploadId),
-    complete: (uploadId, parts, sha1) => api.completeUpload(uid, uploadId, parts, sha1),
-    abort: (uploadId) => api.abortUpload(uid, uploadId),
+    ...api.imageUploads(uid),
     recordedChksum: async () => (await api.info(uid)).chksum,
     hints: {
       resume: `the upload stays open; run \`imgctl upload ${id} ${file}\` again to resume it`,
