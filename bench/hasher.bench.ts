@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
-import { esbuildOptions } from '../infra/bundling.js';
+import { esbuildOptions, FUNCTION_WORKERS, workerEsbuildOptions } from '../infra/bundling.js';
 import { DEFAULT_BUFFERED_RANGES } from '../functions/core/hashing/index.js';
 import type { HashChildMode, HashChildResult } from './lib/hash-child.js';
 import { localS3Client, spawnS3rver, type LocalS3 } from './lib/local-s3.js';
@@ -46,10 +46,11 @@ const envNumber = (name: string, fallback: number) => {
   return value;
 };
 
-/** Builds bench/lib/<name>.ts as Lambda's bundles are built (minified ESM, SDK inside). */
+/** Builds bench/lib/<name>.ts as Lambda's bundles are built (minified ESM, SDK inside), the hasher's worker scripts beside it. */
 async function buildChild(name: string, outdir: string): Promise<string> {
   const outfile = join(outdir, `${name}.mjs`);
   await build({ ...esbuildOptions(fileURLToPath(new URL(`./lib/${name}.ts`, import.meta.url))), outfile, write: true });
+  for (const script of FUNCTION_WORKERS.hasher) await build({ ...workerEsbuildOptions(script, outdir), write: true });
   return outfile;
 }
 

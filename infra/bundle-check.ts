@@ -2,10 +2,10 @@
  * Builds a function's bundle with esbuild's API, exactly as the construct
  * does, for the bundle tests and the benchmark (not used by the CDK app).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { type FunctionName, entryOf, esbuildOptions } from './bundling.js';
+import { FUNCTION_WORKERS, type FunctionName, entryOf, esbuildOptions, workerEsbuildOptions } from './bundling.js';
 
 export interface BuiltBundle {
   readonly name: FunctionName;
@@ -16,6 +16,10 @@ export interface BuiltBundle {
   readonly byPackage: readonly (readonly [string, number])[];
   /** Imports left for the runtime to resolve: must be Node built-ins only. */
   readonly externalImports: readonly string[];
+  /** The files the bundle starts worker threads from (`new URL('./x.mjs', import.meta.url)`). */
+  readonly workerFiles: readonly string[];
+  /** The worker scripts built beside it (infra/bundling.ts, FUNCTION_WORKERS). */
+  readonly workers: readonly { readonly file: string; readonly externalImports: readonly string[] }[];
 }
 
 const packageOf = (input: string): string =>
@@ -28,8 +32,27 @@ export async function buildBundle(name: FunctionName, outdir: string): Promise<B
   const result = await build({ ...esbuildOptions(entryOf(name)), outfile: file, metafile: true, write: true });
   const output = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('index.mjs'))?.[1];
   if (!output) throw new Error(`esbuild wrote no index.mjs for ${name}`);
-  return { name, file, bytes: output.bytes, byPackage: sizesByPackage(output), externalImports: externals(output) };
+  const workers = [];
+  for (const script of FUNCTION_WORKERS[name]) {
+    const built = await build({ ...workerEsbuildOptions(script, dir), metafile: true, write: true });
+    const [, workerOutput] = Object.entries(built.metafile.outputs).find(([path]) => path.endsWith(script.file)) ?? [];
+    if (!workerOutput) throw new Error(`esbuild wrote no ${script.file} for ${name}`);
+    workers.push({ file: script.file, externalImports: externals(workerOutput) });
+  }
+  return {
+    name,
+    file,
+    bytes: output.bytes,
+    byPackage: sizesByPackage(output),
+    externalImports: externals(output),
+    workerFiles: workerFilesIn(readFileSync(file, 'utf8')),
+    workers,
+  };
 }
+
+/** Worker scripts a bundle starts: esbuild leaves `new URL("./x.mjs",import.meta.url)` as it is. */
+const workerFilesIn = (code: string): string[] =>
+  [...new Set([...code.matchAll(/new URL\(\s*["']\.\/([\w.-]+\.mjs)["']\s*,\s*import\.meta\.url\s*\)/g)].map((m) => m[1] ?? ''))].sort();
 
 function sizesByPackage(output: Metafile['outputs'][string]): (readonly [string, number])[] {
   const sizes = new Map<string, number>();

@@ -39,6 +39,64 @@ export const ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': './infra/lambda-credentials.ts',
 };
 
+/**
+ * A worker thread's script, built as a file of its own beside the bundle of a
+ * function that starts it: esbuild does not follow `new Worker(new URL(file,
+ * import.meta.url))`, so the script is a second entry point.
+ */
+export interface WorkerScript {
+  /** The source, relative to REPO_ROOT: plain JavaScript, so it also runs unbundled from the source tree. */
+  readonly entry: string;
+  /** The file name the starting module asks for, beside it. */
+  readonly file: string;
+}
+
+/** The resumable SHA-1's thread (functions/core/hashing/sha1.ts starts it). */
+export const SHA1_WORKER: WorkerScript = { entry: 'functions/core/hashing/sha1-worker.mjs', file: 'sha1-worker.mjs' };
+
+/** The worker scripts each function's bundle needs beside it (test/infra/bundles.test.ts checks this against the bundles). */
+export const FUNCTION_WORKERS: Readonly<Record<FunctionName, readonly WorkerScript[]>> = {
+  records: [],
+  content: [],
+  hasher: [SHA1_WORKER],
+  sweeper: [],
+  'capture-authorizer': [],
+};
+
+/** The worker scripts a bundle of `entry` needs: a function's, or none for another entry. */
+export function workersOf(entry: string): readonly WorkerScript[] {
+  const name = FUNCTION_NAMES.find((n) => resolve(entryOf(n)) === resolve(entry));
+  return name ? FUNCTION_WORKERS[name] : [];
+}
+
+/**
+ * esbuild options for a worker script beside a bundle in `outdir`: the
+ * function's options without the require banner (the scripts are ESM with
+ * ESM dependencies), and no source map (a few lines of our own).
+ */
+export function workerEsbuildOptions(script: WorkerScript, outdir: string): BuildOptions {
+  const { banner: _banner, ...options } = esbuildOptions(join(REPO_ROOT, script.entry));
+  return { ...options, sourcemap: false, outfile: join(outdir, script.file) };
+}
+
+/** The same build as a command line, for the construct's afterBundling hook (it runs in REPO_ROOT). */
+export function workerBuildCommand(script: WorkerScript, outdir: string): string {
+  const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
+  const args = [
+    join(REPO_ROOT, 'node_modules', '.bin', 'esbuild'),
+    join(REPO_ROOT, script.entry),
+    '--bundle',
+    '--platform=node',
+    '--format=esm',
+    `--target=${ESBUILD_TARGET}`,
+    '--minify',
+    `--main-fields=${MAIN_FIELDS.join(',')}`,
+    '--log-level=warning',
+    `--outfile=${join(outdir, script.file)}`,
+  ];
+  return args.map(quote).join(' ');
+}
+
 /** esbuild API options equivalent to what NodejsFunction runs for the construct. */
 export function esbuildOptions(entry: string): BuildOptions {
   return {

@@ -7,11 +7,16 @@
  */
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
-import { esbuildOptions } from '../infra/bundling.js';
+import { dirname } from 'node:path';
+import { esbuildOptions, workerEsbuildOptions, workersOf } from '../infra/bundling.js';
 
-/** Bundles a handler's module for a worker, as it is deployed but readable (no minifying). */
+/**
+ * Bundles a handler's module for a worker, as it is deployed but readable (no
+ * minifying), with the worker scripts it starts beside it.
+ */
 export async function bundleFunction(entry: string, outfile: string): Promise<void> {
   await build({ ...esbuildOptions(entry), minify: false, sourcemap: false, outfile, write: true });
+  for (const script of workersOf(entry)) await build({ ...workerEsbuildOptions(script, dirname(outfile)), write: true });
 }
 
 /** A run that did not end with the handler's answer: thrown, timed out or cut short. */

@@ -18,6 +18,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   ALIASES,
+  FUNCTION_WORKERS,
   type FunctionName,
   LAMBDA_RUNTIME_NAME,
   LOCK_FILE,
@@ -25,6 +26,7 @@ import {
   REPO_ROOT,
   REQUIRE_BANNER,
   entryOf,
+  workerBuildCommand,
 } from '../bundling.js';
 import type { ServiceConfig } from '../config.js';
 
@@ -110,6 +112,12 @@ export class ServiceFunction extends Construct {
         bundleAwsSDK: true,
         // NodejsFunction runs esbuild in projectRoot, so the relative alias paths resolve the same.
         esbuildArgs: { '--alias': Object.entries(ALIASES).map(([from, to]) => `${from}=${to}`) },
+        // The worker threads' scripts, each beside index.mjs (infra/bundling.ts, FUNCTION_WORKERS).
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir, outputDir) => FUNCTION_WORKERS[props.name].map((script) => workerBuildCommand(script, outputDir)),
+        },
       },
       ...(props.asyncInvoke ?? {}),
     });

@@ -39,6 +39,12 @@ describe.each(FUNCTION_NAMES)('%s bundle', (name) => {
     expect(bundles.get(name)!.externalImports.filter((i) => !isBuiltin(i))).toEqual([]);
   });
 
+  it('has beside it the script of every worker thread it starts, and that script imports only Node built-ins', () => {
+    const bundle = bundles.get(name)!;
+    expect(bundle.workers.map((w) => w.file).sort()).toEqual(bundle.workerFiles);
+    for (const worker of bundle.workers) expect(worker.externalImports.filter((i) => !isBuiltin(i))).toEqual([]);
+  });
+
   it('contains the AWS SDK and none of its credential chain (env credentials only on Lambda)', () => {
     const pkgs = bundles.get(name)!.byPackage.map(([p]) => p);
     expect(pkgs).toContain('@aws-sdk/client-dynamodb');

@@ -119,4 +119,19 @@ describe('cdk synth (offline)', () => {
       expect(code.length / code.split('\n').length).toBeGreaterThan(1000);
     }
   });
+
+  it('puts beside each bundle the worker scripts it starts, built with their dependencies inside', () => {
+    const started: string[] = [];
+    for (const r of Object.values(template.Resources).filter(isOurFunction)) {
+      const dir = join(out, 'cdk.out', String(r.Metadata?.['aws:asset:path']));
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      for (const [, file = ''] of code.matchAll(/new URL\("\.\/([\w.-]+\.mjs)",import\.meta\.url\)/g)) {
+        started.push(file);
+        const script = readFileSync(join(dir, file), 'utf8');
+        expect(script).not.toMatch(/from\s*["'](?!node:)/);
+      }
+    }
+    // The hasher's resumable SHA-1 (infra/bundling.ts, FUNCTION_WORKERS).
+    expect(started).toEqual(['sha1-worker.mjs']);
+  });
 });

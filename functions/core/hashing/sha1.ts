@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createSHA1 } from 'hash-wasm';
+import { Worker } from 'node:worker_threads';
 
 /**
- * One SHA-1 computation. The native one (node:crypto) is about four times
- * faster than the WebAssembly one but cannot export its state; the
- * resumable one can, so a hash can stop at any byte and go on in another
- * process (DESIGN.md, "Content lifecycle" point 4).
+ * One SHA-1 computation. The native one (node:crypto, the CPU's SHA
+ * instructions) cannot export its state; the resumable one (hash-wasm, a
+ * WebAssembly SHA-1 about a third slower) can, so a hash can stop at any byte
+ * and go on in another process (DESIGN.md, "Content lifecycle" point 4).
  */
 export interface Sha1 {
   readonly resumable: boolean;
@@ -14,6 +14,8 @@ export interface Sha1 {
   digest(): string;
   /** The state after every byte given so far; undefined for the native hash. */
   save(): Uint8Array | undefined;
+  /** Lets go of what the hash holds (the resumable one's thread); digest() does it too. */
+  close(): void;
 }
 
 export function nativeSha1(): Sha1 {
@@ -23,18 +25,129 @@ export function nativeSha1(): Sha1 {
     update: (chunk) => void hash.update(chunk),
     digest: () => hash.digest('hex'),
     save: () => undefined,
+    close: () => undefined,
   };
 }
 
-/** A resumable SHA-1, fresh or continuing from a state that `save()` returned. */
+/** Bytes handed to the hashing thread at a time: one copy each, and few messages. */
+const BATCH_BYTES = 1024 * 1024;
+/** Batches handed over but not hashed yet; past this update() waits, so memory stays bounded. */
+const MAX_BACKLOG = 16;
+/** The longest wait for the thread: far more than hashing MAX_BACKLOG batches takes. */
+const WAIT_LIMIT_MS = 60_000;
+/** Room for an answer: a saved SHA-1 state is 96 bytes, a digest 40, an error message a line. */
+const ANSWER_BYTES = 4096;
+// The indexes of the control words, as sha1-worker.mjs reads them.
+const HASHED = 0;
+const ANSWERS = 1;
+const FAILED = 2;
+const LENGTH = 3;
+
+/** sha1-worker.mjs, beside this module in the source tree and beside the bundle once built (infra/bundling.ts). */
+const WORKER_URL = new URL('./sha1-worker.mjs', import.meta.url);
+
+/**
+ * A resumable SHA-1, fresh or continuing from a state that `save()` returned.
+ *
+ * It runs on a thread of its own: the WebAssembly hash is slower than the
+ * native one, and beside the thread that receives the bytes it costs little
+ * where there is a second core (the hasher benchmark measures it). The calls
+ * stay synchronous, as the native hash's are: bytes go over in batches
+ * without waiting, and save() and digest() wait for the thread's answer in
+ * shared memory (Atomics.wait), which comes once the backlog is hashed.
+ */
 export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
-  const hash = await createSHA1();
-  if (state) hash.load(state);
-  else hash.init();
+  const controlBuffer = new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT);
+  const answerBuffer = new SharedArrayBuffer(ANSWER_BYTES);
+  const control = new Int32Array(controlBuffer);
+  const worker = new Worker(WORKER_URL, {
+    workerData: { control: controlBuffer, answer: answerBuffer, ...(state ? { state } : {}) },
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onExit = (code: number) => reject(new Error(`the SHA-1 thread exited (${code}) before it was ready`));
+    worker.once('error', reject);
+    worker.once('exit', onExit);
+    worker.once('message', (message: unknown) => {
+      worker.off('exit', onExit);
+      if (message === 'ready') resolve();
+      else reject(new Error(`the SHA-1 thread could not start: ${(message as { error?: string }).error ?? String(message)}`));
+    });
+  }).catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
+  // It never keeps the process alive: every wait for it is synchronous.
+  worker.unref();
+
+  let closed = false;
+  let batch = new Uint8Array(BATCH_BYTES);
+  let filled = 0;
+  let posted = 0;
+
+  const answerText = (length: number) => Buffer.from(answerBuffer, 0, length).toString('utf8');
+  const failure = () => new Error(`the SHA-1 thread failed: ${answerText(Atomics.load(control, LENGTH))}`);
+
+  /** Waits until control[index] is no longer `seen`. */
+  const waitPast = (index: number, seen: number) => {
+    const until = Date.now() + WAIT_LIMIT_MS;
+    while (Atomics.load(control, index) === seen) {
+      if (Atomics.load(control, FAILED) === 1) throw failure();
+      const left = until - Date.now();
+      if (left <= 0) throw new Error(`the SHA-1 thread did not answer within ${WAIT_LIMIT_MS / 1000} s`);
+      Atomics.wait(control, index, seen, left);
+    }
+  };
+
+  const flush = () => {
+    if (filled === 0) return;
+    const full = filled === BATCH_BYTES ? batch : batch.slice(0, filled);
+    worker.postMessage(full, [full.buffer]);
+    posted++;
+    batch = new Uint8Array(BATCH_BYTES);
+    filled = 0;
+    for (;;) {
+      const hashed = Atomics.load(control, HASHED);
+      if (posted - hashed <= MAX_BACKLOG) break;
+      waitPast(HASHED, hashed);
+    }
+  };
+
+  const ask = (question: 'save' | 'digest'): Uint8Array => {
+    if (closed) throw new Error('the resumable SHA-1 is closed');
+    flush();
+    const seen = Atomics.load(control, ANSWERS);
+    worker.postMessage(question);
+    waitPast(ANSWERS, seen);
+    if (Atomics.load(control, FAILED) === 1) throw failure();
+    return new Uint8Array(answerBuffer, 0, Atomics.load(control, LENGTH)).slice();
+  };
+
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    void worker.terminate();
+  };
+
   return {
     resumable: true,
-    update: (chunk) => void hash.update(chunk),
-    digest: () => hash.digest('hex'),
-    save: () => hash.save(),
+    update(chunk) {
+      if (closed) throw new Error('the resumable SHA-1 is closed');
+      for (let at = 0; at < chunk.byteLength; ) {
+        const n = Math.min(BATCH_BYTES - filled, chunk.byteLength - at);
+        batch.set(chunk.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === BATCH_BYTES) flush();
+      }
+    },
+    save: () => ask('save'),
+    digest() {
+      try {
+        return Buffer.from(ask('digest')).toString('utf8');
+      } finally {
+        close();
+      }
+    },
+    close,
   };
 }

@@ -1,0 +1,60 @@
+/**
+ * The thread that computes a resumable SHA-1 (sha1.ts, resumableSha1).
+ *
+ * Plain JavaScript, so that it runs as is from the source tree (tests, the
+ * benchmarks' sources) and, bundled with hash-wasm inside, as a file of its
+ * own beside the hasher's bundle (infra/bundling.ts, FUNCTION_WORKERS).
+ *
+ * workerData: `control` (Int32Array over a SharedArrayBuffer: batches hashed,
+ * answers given, failed flag, answer length), `answer` (SharedArrayBuffer
+ * the answers are written into) and `state` (a saved state to continue from,
+ * or absent). Messages: a Uint8Array of bytes to hash; 'save' or 'digest',
+ * answered in `answer`. Every wait of the sender is on `control`, so it can
+ * wait synchronously.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createSHA1 } from 'hash-wasm';
+
+const HASHED = 0;
+const ANSWERS = 1;
+const FAILED = 2;
+const LENGTH = 3;
+
+const control = new Int32Array(workerData.control);
+const answer = new Uint8Array(workerData.answer);
+const encoder = new TextEncoder();
+
+function reply(bytes, failed) {
+  const out = bytes.byteLength > answer.byteLength ? bytes.subarray(0, answer.byteLength) : bytes;
+  answer.set(out, 0);
+  Atomics.store(control, LENGTH, out.byteLength);
+  if (failed) Atomics.store(control, FAILED, 1);
+  Atomics.add(control, ANSWERS, 1);
+  Atomics.notify(control, ANSWERS);
+  // A sender waiting for room hears of the failure too.
+  if (failed) Atomics.notify(control, HASHED);
+}
+
+try {
+  const sha1 = await createSHA1();
+  if (workerData.state) sha1.load(workerData.state);
+  else sha1.init();
+  parentPort.on('message', (message) => {
+    if (Atomics.load(control, FAILED) === 1) return;
+    try {
+      if (message instanceof Uint8Array) {
+        sha1.update(message);
+        Atomics.add(control, HASHED, 1);
+        Atomics.notify(control, HASHED);
+      } else if (message === 'save') reply(sha1.save(), false);
+      else if (message === 'digest') reply(encoder.encode(sha1.digest('hex')), false);
+      else throw new Error(`unknown message ${String(message)}`);
+    } catch (error) {
+      reply(encoder.encode(error instanceof Error ? error.message : String(error)), true);
+    }
+  });
+  parentPort.postMessage('ready');
+} catch (error) {
+  // A state that does not load, or no WebAssembly: the sender awaits 'ready' and hears this instead.
+  parentPort.postMessage({ error: error instanceof Error ? error.message : String(error) });
+}
