@@ -80,7 +80,9 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
   worker.unref();
 
   let closed = false;
-  let batch = new Uint8Array(BATCH_BYTES);
+  // Not zero-filled, and each with an ArrayBuffer of its own to hand over.
+  const newBatch = () => Buffer.allocUnsafeSlow(BATCH_BYTES);
+  let batch = newBatch();
   let filled = 0;
   let posted = 0;
 
@@ -100,10 +102,10 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
 
   const flush = () => {
     if (filled === 0) return;
-    const full = filled === BATCH_BYTES ? batch : batch.slice(0, filled);
+    const full = batch.subarray(0, filled);
     worker.postMessage(full, [full.buffer]);
     posted++;
-    batch = new Uint8Array(BATCH_BYTES);
+    batch = newBatch();
     filled = 0;
     for (;;) {
       const hashed = Atomics.load(control, HASHED);
