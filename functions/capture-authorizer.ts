@@ -2,16 +2,18 @@
  * Lambda: API Gateway's REQUEST authorizer of the capture routes (simple
  * responses, payload 2.0, no result caching). It accepts
  * `Authorization: Capture <capture id>.<secret>` only, reads the job with one
- * GetItem, and hands the handler the job and its image. What a credential
- * may do is decided in functions/core/capture/authorize.ts; the local gateway
- * calls this same handler.
+ * GetItem, and hands the handler what it needs of the job (`CaptureContext`:
+ * its image, who started it, its upload), which the handler would otherwise
+ * read again. What a credential may do is decided in
+ * functions/core/capture/authorize.ts; the local gateway calls this same
+ * handler.
  *
  * Kept small on purpose (it runs before every capture request): the raw
  * DynamoDB client and Node built-ins, no middy, Powertools or zod.
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { decide, type CaptureUse, type JobFacts } from './core/capture/authorize.js';
+import { decide, type CaptureContext, type CaptureUse, type JobFacts } from './core/capture/authorize.js';
 import { credentialOfHeader } from './core/capture/credential.js';
 import { config } from './core/config.js';
 import { apiRequestHandler } from './core/request-handler.js';
@@ -19,7 +21,7 @@ import { keys, type CaptureState } from './core/db/schema.js';
 import { ROUTES, routeKey } from './routes.js';
 
 export type CaptureAuthorizerEvent = Pick<APIGatewayRequestAuthorizerEventV2, 'routeKey' | 'headers' | 'pathParameters'>;
-export type CaptureAuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<{ capture_id?: string; image_uid?: string }>;
+export type CaptureAuthorizerResult = APIGatewaySimpleAuthorizerWithContextResult<Partial<CaptureContext>>;
 
 const USES = new Map<string, CaptureUse>(ROUTES.flatMap((r) => ('capture' in r ? [[routeKey(r), r.capture] as const] : [])));
 
@@ -48,7 +50,7 @@ export async function handler(event: CaptureAuthorizerEvent): Promise<CaptureAut
     }
     return { isAuthorized: false, context: {} };
   }
-  return { isAuthorized: true, context: { capture_id: decision.captureId, image_uid: decision.imageUid } };
+  return { isAuthorized: true, context: decision.context };
 }
 
 async function readJob(captureId: string): Promise<JobFacts | undefined> {
@@ -58,12 +60,13 @@ async function readJob(captureId: string): Promise<JobFacts | undefined> {
       TableName: config.tableName,
       Key: { pk: { S: keys.capture(captureId).pk } },
       ConsistentRead: true,
-      ProjectionExpression: 'capture_id, image_uid, #state, secret_sha256, credential_expires, revoked',
+      ProjectionExpression: 'capture_id, image_uid, #state, secret_sha256, credential_expires, revoked, created_by, created_on, upload_id',
       ExpressionAttributeNames: { '#state': 'state' },
     }),
   );
   const item = out.Item;
   if (!item?.['capture_id']?.S || !item['image_uid']?.S || !item['secret_sha256']?.S || !item['credential_expires']?.N) return undefined;
+  if (item['created_by']?.S === undefined || item['created_on']?.S === undefined) return undefined;
   return {
     capture_id: item['capture_id'].S,
     image_uid: item['image_uid'].S,
@@ -71,5 +74,8 @@ async function readJob(captureId: string): Promise<JobFacts | undefined> {
     secret_sha256: item['secret_sha256'].S,
     credential_expires: Number(item['credential_expires'].N),
     revoked: item['revoked']?.BOOL === true,
+    created_by: item['created_by'].S,
+    created_on: item['created_on'].S,
+    ...(item['upload_id']?.S !== undefined ? { upload_id: item['upload_id'].S } : {}),
   };
 }

@@ -44,12 +44,7 @@ export const handler = middy<S3Event | HashContinuation, Outcome[], Error, Conte
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .handler(async (event, context) => {
-    client ??= createHashingS3Client({
-      concurrency: config.hasherConcurrency,
-      connectionTimeoutMs: config.awsConnectTimeoutMs,
-      requestTimeoutMs: config.awsRequestTimeoutMs,
-      socketTimeoutMs: config.hasherReadTimeoutMs,
-    });
+    client ??= createHashingS3Client({ concurrency: config.hasherConcurrency });
     const outcomes: Outcome[] = [];
     for (const uploadId of uploadIds(event)) {
       const outcome = await finishUpload(uploadId, {

@@ -106,6 +106,7 @@ export function register(program: Command, ctx: ContextOf): void {
       const mine = o.exclude.map(relativePattern);
 
       let secret = credential;
+      let created: CaptureJob | undefined;
       if (secret === undefined) {
         const api = await c.api();
         const job = await api.startCapture(image ?? '', {
@@ -115,13 +116,15 @@ export function register(program: Command, ctx: ContextOf): void {
         });
         c.out.note(`started capture ${job.capture_id} of image ${job.image} for node ${job.node}`);
         secret = job.credential;
+        created = job;
       }
       const m = CREDENTIAL.exec(secret.trim());
       if (!m?.[1]) throw new UsageError("the capture credential must be <capture id>.<secret>, as the job's command gives it");
       const captureId = m[1];
       const api = new Api(await captureConnection(cmd, secret.trim()), { log: (line) => c.out.debug(line) });
 
-      const job = await api.captureStatus(captureId);
+      // The answer that started the job is the job; a job of a given credential is asked for.
+      const job = created ?? (await api.captureStatus(captureId));
       if (job.state !== 'pending' && job.state !== 'uploading') {
         throw new Failure(`capture ${captureId} is ${job.state}${job.reason ? ` (${job.reason})` : ''}; ask for a new job`);
       }

@@ -1,4 +1,5 @@
 /** Route handlers for capture jobs: the admins' routes under /image/{id}/capture, and the node's under /capture/{capture_id}. */
+import type { CaptureContext } from '../core/capture/authorize.js';
 import * as capture from '../core/capture/service.js';
 import { forbidden, ServiceError } from '../core/errors.js';
 import { config } from '../core/config.js';
@@ -46,18 +47,18 @@ export const revokeCapture: RouteHandler = async ({ params, actor }) =>
 
 /* The node's routes: the capture authorizer has accepted the job's credential and named the job. */
 
-function jobOf(request: ApiRequest): string {
+function jobOf(request: ApiRequest): CaptureContext {
   if (!request.capture) throw new ServiceError('unauthenticated', 'a capture credential is required');
-  return request.capture.capture_id;
+  return request.capture;
 }
 
-export const captureStatus: RouteHandler = async (request) => ok(await capture.captureStatus(jobOf(request)));
+export const captureStatus: RouteHandler = async (request) => ok(await capture.captureStatus(jobOf(request).capture_id));
 
 export const captureStartUpload: RouteHandler = async (request) => {
   const body = parseWith(startUploadBody, jsonBody(request.event), 'upload');
   const job = jobOf(request);
   const session = await capture.captureStartUpload(job, body);
-  return ok(session, { status: 201, headers: { location: `${API_BASE}/capture/${job}/content/upload/${session.upload_id}` } });
+  return ok(session, { status: 201, headers: { location: `${API_BASE}/capture/${job.capture_id}/content/upload/${session.upload_id}` } });
 };
 
 export const captureDescribeUpload: RouteHandler = async (request) =>

@@ -3,6 +3,7 @@
  * local gateway, which mimics it) has already verified.
  */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import type { CaptureContext } from '../core/capture/authorize.js';
 import { config } from '../core/config.js';
 import { ServiceError } from '../core/errors.js';
 
@@ -23,27 +24,28 @@ export function principalOf(event: { requestContext: { authorizer?: { jwt?: { cl
   return { user: String(user), admin: groupsOf(claims[config.groupsClaim]).includes(config.adminGroup) };
 }
 
-/** What the capture authorizer hands the handler (its simple response's `context`). */
-export interface CaptureContext {
-  capture_id: string;
-  image_uid: string;
-}
-
 /**
  * The capture job of a request on a capture route, from the capture
- * authorizer's context; it must name the job of the path (the authorizer
- * checked that too).
+ * authorizer's context (its simple response's `context`); it must name the
+ * job of the path (the authorizer checked that too).
  */
 export function captureOf(
   event: { requestContext: { authorizer?: { lambda?: Partial<CaptureContext> } } },
   params: Record<string, string>,
 ): CaptureContext {
   const context = event.requestContext.authorizer?.lambda;
-  if (typeof context?.capture_id !== 'string' || typeof context.image_uid !== 'string') {
+  const { capture_id, image_uid, created_by, created_on, upload_id } = context ?? {};
+  if (
+    typeof capture_id !== 'string' ||
+    typeof image_uid !== 'string' ||
+    typeof created_by !== 'string' ||
+    typeof created_on !== 'string' ||
+    (upload_id !== undefined && typeof upload_id !== 'string')
+  ) {
     throw new ServiceError('unauthenticated', 'a capture credential is required: "Authorization: Capture <id>.<secret>"');
   }
-  if (params['capture_id'] !== context.capture_id) throw new ServiceError('forbidden', 'the capture credential is for another job');
-  return { capture_id: context.capture_id, image_uid: context.image_uid };
+  if (params['capture_id'] !== capture_id) throw new ServiceError('forbidden', 'the capture credential is for another job');
+  return { capture_id, image_uid, created_by, created_on, ...(upload_id !== undefined ? { upload_id } : {}) };
 }
 
 /**

@@ -94,6 +94,7 @@ describe('imgctl capture', () => {
     const { uid, name } = await createImage();
     const root = await makeTree();
     const r = await run([
+      '--verbose',
       'capture',
       name,
       '--root',
@@ -110,6 +111,8 @@ describe('imgctl capture', () => {
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`captured into image ${uid}, .* xz squashfs, sha1:[0-9a-f]{40} checked by the service`));
+    // The job's status is asked for once, for the verdict: the answer that started the job told the rest.
+    expect(r.stderr.match(/ GET \/api\/v1\/capture\/[0-9a-f]{32} -> /g)).toHaveLength(1);
 
     const file = await downloaded(name);
     const paths = await listing(file);

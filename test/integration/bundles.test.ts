@@ -183,7 +183,7 @@ describe('the bundled functions against the local stack', () => {
       });
     expect(await authorize(status, `Capture ${job.credential}`)).toEqual({
       isAuthorized: true,
-      context: { capture_id: job.capture_id, image_uid: job.image },
+      context: { capture_id: job.capture_id, image_uid: job.image, created_by: job.created_by, created_on: 'local' },
     });
     expect((await authorize(status, `Bearer ${stack().tokens.admin}`)).isAuthorized).toBe(false);
     expect((await authorize(status, `Capture ${job.credential}`, '0123456789abcdef0123456789abcdef')).isAuthorized).toBe(false);

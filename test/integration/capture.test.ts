@@ -132,6 +132,20 @@ describe('capture jobs', () => {
     expect((await waitForJob(name, job.capture_id)).state).toBe('ready');
   });
 
+  it("starting over aborts the earlier upload: only the latest is the job's", async () => {
+    const { name } = await createImage();
+    const job = await startCapture(name);
+    const first = expectData(await captureStart(job.credential, { size: 10 }), 201, 'first start');
+    const second = expectData(await captureStart(job.credential, { size: 10 }), 201, 'second start');
+    const earlier = await call<{ state: string }>('GET', `/image/${name}/content/upload/${first.upload_id}`);
+    expect(earlier.body.data?.state).toBe('aborted');
+    expect((await captureStatus(job.credential)).body.data).toMatchObject({ state: 'uploading', upload_id: second.upload_id });
+    const path = `/capture/${job.capture_id}/content/upload/${first.upload_id}`;
+    const stale = await call('GET', path, withCredential(job.credential));
+    expect(stale.status).toBe(404);
+    expect(stale.body.reason).toBe(`no upload "${first.upload_id}" for capture ${job.capture_id}`);
+  });
+
   it('revoke: the job fails as revoked, its open upload is aborted, and revoking again is a conflict', async () => {
     const { name } = await createImage();
     const job = await startCapture(name);

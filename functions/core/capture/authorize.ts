@@ -15,9 +15,19 @@ import { secretMatches, type CaptureCredential } from './credential.js';
 
 export type CaptureUse = 'status' | 'upload';
 
-export type JobFacts = Pick<CaptureItem, 'capture_id' | 'image_uid' | 'state' | 'secret_sha256' | 'credential_expires' | 'revoked'>;
+/**
+ * What an allowed request's handler is told of its job (API Gateway's
+ * `requestContext.authorizer.lambda`), so that it need not read the job
+ * again: the job and its image, who started it (its upload is started in
+ * their name), and its upload as the authorizer read it. The handlers' writes
+ * stay conditional on the job, so a value this read no longer matches can
+ * only be refused.
+ */
+export type CaptureContext = Pick<CaptureItem, 'capture_id' | 'image_uid' | 'created_by' | 'created_on' | 'upload_id'>;
 
-export type Decision = { allow: true; captureId: string; imageUid: string } | { allow: false; why: string };
+export type JobFacts = CaptureContext & Pick<CaptureItem, 'state' | 'secret_sha256' | 'credential_expires' | 'revoked'>;
+
+export type Decision = { allow: true; context: CaptureContext } | { allow: false; why: string };
 
 export function decide(
   credential: CaptureCredential | undefined,
@@ -35,5 +45,9 @@ export function decide(
   if (use === 'upload' && job.state !== 'pending' && job.state !== 'uploading') {
     return { allow: false, why: `the job is ${job.state}: its credential was used` };
   }
-  return { allow: true, captureId: job.capture_id, imageUid: job.image_uid };
+  const { capture_id, image_uid, created_by, created_on, upload_id } = job;
+  return {
+    allow: true,
+    context: { capture_id, image_uid, created_by, created_on, ...(upload_id !== undefined ? { upload_id } : {}) },
+  };
 }

@@ -1,10 +1,10 @@
 /** Capture job items (`CAPTURE#<id>`) and the image's list of them in the byName index. */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../clients.js';
 import { config } from '../config.js';
 import { partitionItems } from '../db/partition.js';
 import { capturesPartition, keys, type CaptureItem, type CaptureState } from '../db/schema.js';
-import { writtenIf } from '../db/conditional.js';
+import { outputIf, writtenIf } from '../db/conditional.js';
 
 export async function getCapture(id: string): Promise<CaptureItem | undefined> {
   const out = await ddb().send(new GetCommand({ TableName: config.tableName, Key: keys.capture(id), ConsistentRead: true }));
@@ -34,6 +34,19 @@ export async function updateCapture(
   set: Changes,
   options: { uploadId?: string } = {},
 ): Promise<boolean> {
+  return writtenIf(ddb().send(new UpdateCommand(update(id, from, set, options))));
+}
+
+/**
+ * As updateCapture, answering with the values the write replaced (those of
+ * `set`'s attributes that the job had), or undefined when it was not written.
+ */
+export async function replaceInCapture(id: string, from: readonly CaptureState[], set: Changes): Promise<Changes | undefined> {
+  const out = await outputIf(ddb().send(new UpdateCommand({ ...update(id, from, set), ReturnValues: 'UPDATED_OLD' })));
+  return out && ((out.Attributes ?? {}) as Changes);
+}
+
+function update(id: string, from: readonly CaptureState[], set: Changes, options: { uploadId?: string } = {}): UpdateCommandInput {
   const names: Record<string, string> = { '#state': 'state' };
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
@@ -52,16 +65,12 @@ export async function updateCapture(
     values[':expectedUpload'] = options.uploadId;
     condition += ' AND #upload = :expectedUpload';
   }
-  return writtenIf(
-    ddb().send(
-      new UpdateCommand({
-        TableName: config.tableName,
-        Key: keys.capture(id),
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    ),
-  );
+  return {
+    TableName: config.tableName,
+    Key: keys.capture(id),
+    UpdateExpression: `SET ${sets.join(', ')}`,
+    ConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
 }

@@ -16,7 +16,8 @@ import { getUpload } from '../uploads/repository.js';
 import * as uploads from '../uploads/service.js';
 import { formatCredential, newSecret, secretHash } from './credential.js';
 import { CAPTURE_FMT, type Compressor } from './model.js';
-import { getCapture, listCaptures as listItems, putCapture, updateCapture } from './repository.js';
+import type { CaptureContext } from './authorize.js';
+import { getCapture, listCaptures as listItems, putCapture, replaceInCapture, updateCapture } from './repository.js';
 
 export interface CaptureRequest {
   /** The node being captured. */
@@ -120,59 +121,69 @@ async function jobOfImage(imageUid: string, imageName: string, captureId: string
   return job;
 }
 
-/* The node's side, with the job's credential (the authorizer has checked it and named the job). */
+/*
+ * The node's side, with the job's credential. The authorizer has checked it
+ * and hands over what it read of the job (CaptureContext, read for this very
+ * request: its answers are not cached, infra/image-service-stack.ts), so the
+ * job is read here only where its record is the answer (its status) or to
+ * say why a write was refused. Each write is conditional on the job as it
+ * then is, so a change since the authorizer's read is refused, never undone.
+ */
 
 /** The job as its node sees it: what to exclude and how to compress, and, after the upload, the service's verdict. */
 export async function captureStatus(captureId: string): Promise<CaptureView> {
   return view(await settle(await openJob(captureId)));
 }
 
-export async function captureStartUpload(captureId: string, request: uploads.StartRequest): Promise<uploads.SessionView> {
+export async function captureStartUpload(job: CaptureContext, request: uploads.StartRequest): Promise<uploads.SessionView> {
   if (request.fmt !== undefined && request.fmt !== CAPTURE_FMT) {
     throw invalid(`fmt must be ${CAPTURE_FMT}: a capture is a squashfs, checked as one`);
   }
-  const job = await usableJob(captureId);
   const session = await uploads.startUpload(
     job.image_uid,
     { ...request, fmt: CAPTURE_FMT },
     { user: job.created_by, site: job.created_on },
   );
-  if (!(await updateCapture(captureId, OPEN, { state: 'uploading', upload_id: session.upload_id }))) {
+  const replaced = await replaceInCapture(job.capture_id, OPEN, { state: 'uploading', upload_id: session.upload_id });
+  if (!replaced) {
     await uploads.abortUpload(job.image_uid, session.upload_id).catch(() => undefined);
-    throw conflict(`capture ${captureId} was revoked or completed meanwhile`);
+    throw await notUsable(job.capture_id);
   }
   // The job's earlier upload, if one was left open (the node started over): only the latest one counts.
-  if (job.upload_id !== undefined) await uploads.abortUpload(job.image_uid, job.upload_id).catch(() => undefined);
+  // The write names it, so an upload another start put in meanwhile is not left open.
+  if (replaced.upload_id !== undefined) await uploads.abortUpload(job.image_uid, replaced.upload_id).catch(() => undefined);
   return session;
 }
 
-export async function captureDescribeUpload(captureId: string, uploadId: string): Promise<uploads.SessionView> {
-  const job = await jobWithUpload(captureId, uploadId);
+export async function captureDescribeUpload(job: CaptureContext, uploadId: string): Promise<uploads.SessionView> {
+  await assertJobUpload(job, uploadId);
   return uploads.describeUpload(job.image_uid, uploadId);
 }
 
 /** Completes the job's upload; this uses up the credential (the job moves to `hashing` first, so only one completion proceeds). */
 export async function captureCompleteUpload(
-  captureId: string,
+  job: CaptureContext,
   uploadId: string,
   parts: { part_number: number; etag: string }[],
   sha1?: string,
 ): Promise<uploads.SessionView> {
-  const job = await jobWithUpload(captureId, uploadId);
-  if (!(await updateCapture(captureId, ['uploading'], { state: 'hashing' }, { uploadId }))) {
-    throw conflict(`capture ${captureId} is no longer uploading upload ${uploadId}; it cannot be completed`);
+  await assertJobUpload(job, uploadId);
+  if (!(await updateCapture(job.capture_id, ['uploading'], { state: 'hashing' }, { uploadId }))) {
+    // Not found if the upload is no longer the job's; otherwise the job is no longer uploading it.
+    await jobWithUpload(job.capture_id, uploadId);
+    throw conflict(`capture ${job.capture_id} is no longer uploading upload ${uploadId}; it cannot be completed`);
   }
   try {
     return await uploads.completeUpload(job.image_uid, uploadId, parts, sha1);
   } catch (error) {
     // Refused (wrong parts, say): the node may fix it and complete again.
-    await updateCapture(captureId, ['hashing'], { state: 'uploading' }, { uploadId });
+    await updateCapture(job.capture_id, ['hashing'], { state: 'uploading' }, { uploadId });
     throw error;
   }
 }
 
-export async function captureAbortUpload(captureId: string, uploadId: string): Promise<uploads.SessionView> {
-  const job = await jobWithUpload(captureId, uploadId);
+export async function captureAbortUpload(job: CaptureContext, uploadId: string): Promise<uploads.SessionView> {
+  await assertJobUpload(job, uploadId);
   return uploads.abortUpload(job.image_uid, uploadId);
 }
 
@@ -182,11 +193,16 @@ async function openJob(captureId: string): Promise<CaptureItem> {
   return job;
 }
 
-/** A job whose credential may still upload (checked by the authorizer too; this is the read the writes go by). */
-async function usableJob(captureId: string): Promise<CaptureItem> {
+/** Why a job refused an upload: the state it has now (settled as a read settles it). */
+async function notUsable(captureId: string): Promise<ServiceError> {
   const job = await settle(await openJob(captureId));
-  if (!OPEN.includes(job.state)) throw conflict(`capture ${captureId} is ${job.state}${job.reason ? ` (${job.reason})` : ''}`);
-  return job;
+  if (OPEN.includes(job.state)) return conflict(`capture ${captureId} was revoked or completed meanwhile`);
+  return conflict(`capture ${captureId} is ${job.state}${job.reason ? ` (${job.reason})` : ''}`);
+}
+
+/** Not found unless the upload is the job's: as the authorizer read it, or else as the job now stands. */
+async function assertJobUpload(job: CaptureContext, uploadId: string): Promise<void> {
+  if (job.upload_id !== uploadId) await jobWithUpload(job.capture_id, uploadId);
 }
 
 async function jobWithUpload(captureId: string, uploadId: string): Promise<CaptureItem> {

@@ -2,6 +2,8 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { GetObjectCommand, HeadObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { config } from '../config.js';
+import { sdkTimeouts } from '../request-handler.js';
 import { RangeLengthError } from './errors.js';
 import { hashRanges, type FetchRange, type HashRangesOptions, type HashResult } from './parallel-hash.js';
 
@@ -69,12 +71,6 @@ export function isRetryableS3Error(error: unknown): boolean {
 export interface HashingS3ClientOptions {
   /** Parallel ranges the client must carry at once. */
   concurrency: number;
-  /** Socket idle time before a stalled range fails and is retried (default 30 s). */
-  socketTimeoutMs?: number;
-  /** Time to connect (default 5 s). */
-  connectionTimeoutMs?: number;
-  /** Time from sending a request to its answer's headers (default 5 s). */
-  requestTimeoutMs?: number;
   config?: S3ClientConfig;
 }
 
@@ -83,27 +79,18 @@ export interface HashingS3ClientOptions {
  * plus headroom for the handler's own calls (HEAD, DELETE) on the same client,
  * and no response checksum validation (a CRC over every byte in JS would cost
  * more than the sha1 the hasher computes anyway; ranged GETs carry no
- * full-object checksum to check).
+ * full-object checksum to check). Its timeouts are every SDK client's
+ * (request-handler.ts) but the idle time, the hasher's read timeout.
  */
-export function createHashingS3Client({
-  concurrency,
-  socketTimeoutMs = 30_000,
-  connectionTimeoutMs = 5_000,
-  requestTimeoutMs = 5_000,
-  config,
-}: HashingS3ClientOptions): S3Client {
+export function createHashingS3Client({ concurrency, config: clientConfig }: HashingS3ClientOptions): S3Client {
   const maxSockets = concurrency + 2;
   return new S3Client({
     responseChecksumValidation: 'WHEN_REQUIRED',
-    ...config,
+    ...clientConfig,
     requestHandler: new NodeHttpHandler({
       httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
-      connectionTimeout: connectionTimeoutMs,
-      // Until the headers only: a range's body may take far longer, and is bounded by socketTimeout while idle.
-      requestTimeout: requestTimeoutMs,
-      throwOnRequestTimeout: true,
-      socketTimeout: socketTimeoutMs,
+      ...sdkTimeouts(config.hasherReadTimeoutMs),
     }),
   });
 }
