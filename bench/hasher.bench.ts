@@ -220,8 +220,10 @@ async function main(): Promise<void> {
     console.log(
       `  native + progress checkpoints ${fmt(mbPerSec(size, median(checkpointed).ms)).padStart(7)} MB/s  cost ${fmt(100 * checkpointCost, 1).padStart(5)} %  target <= 10 %  ${verdict(checkpointCost, 0.1, false)}`,
     );
+    // Only a run that would not finish in time takes this path; its SHA-1 runs on a thread of its own.
+    const resumableCost = cost(resumable);
     console.log(
-      `  resumable (hash-wasm) + state ${fmt(mbPerSec(size, median(resumable).ms)).padStart(7)} MB/s  cost ${fmt(100 * cost(resumable), 1).padStart(5)} %  (only runs that would not finish in time pay this)`,
+      `  resumable (hash-wasm) + state ${fmt(mbPerSec(size, median(resumable).ms)).padStart(7)} MB/s  cost ${fmt(100 * resumableCost, 1).padStart(5)} %  target <= 10 %  ${verdict(resumableCost, 0.1, false)}`,
     );
 
     // What Lambda bills and what a fraction of a vCPU limits: the hasher's CPU per GiB.
@@ -230,10 +232,16 @@ async function main(): Promise<void> {
     console.log(
       `  hasher CPU per GiB           ${fmt(cpuPerGiB, 2).padStart(8)} s      (all its threads; openssl sha1 takes ${fmt(perGiB(openssl.ms), 2)} s)`,
     );
+    const resumableCpuPerGiB = perGiB(median(resumable.map((r) => ({ ms: r.cpuMs }))).ms);
+    console.log(`  the same, resumable          ${fmt(resumableCpuPerGiB, 2).padStart(8)} s`);
     const rssMB = Math.max(...runs.map((r) => r.maxRssBytes)) / 1e6;
+    const resumableRssMB = Math.max(...resumable.map((r) => r.maxRssBytes)) / 1e6;
     const maxBuffered = Math.max(...runs.map((r) => r.maxBufferedBytes));
     console.log(
       `\npeak RSS of the hasher process on ${fmt(size / MiB, 0)} MiB: ${fmt(rssMB)} MB   target <= 256 MB  ${verdict(rssMB, 256, false)}`,
+    );
+    console.log(
+      `  the same, resumable (with its hashing thread): ${fmt(resumableRssMB)} MB   target <= 256 MB  ${verdict(resumableRssMB, 256, false)}`,
     );
     console.log(
       `  (most bytes buffered ahead of the hash: ${fmt(maxBuffered / MiB)} MiB; ` +

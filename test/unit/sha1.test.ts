@@ -50,6 +50,24 @@ describe('resumableSha1', () => {
     expect(first.digest()).toBe(native(data));
   });
 
+  it('takes over a chunk that owns its memory without copying it, and copies a view of a larger buffer', async () => {
+    const whole = new Uint8Array(randomBytes(100_000));
+    const expected = native(Buffer.concat([whole, whole]));
+    const bigger = new Uint8Array(300_000);
+    bigger.set(whole, 1_000);
+    const view = bigger.subarray(1_000, 101_000);
+    const viewBytes = Buffer.from(view);
+    const hash = await resumableSha1();
+    hash.update(view);
+    hash.update(whole);
+    // Moved to the hashing thread: the caller's array is empty now (as update() says it may be).
+    expect(whole.byteLength).toBe(0);
+    // Copied: the larger buffer is the caller's still, and unchanged.
+    expect(bigger.byteLength).toBe(300_000);
+    expect(Buffer.from(view).equals(viewBytes)).toBe(true);
+    expect(hash.digest()).toBe(expected);
+  });
+
   it('refuses a state that is not a SHA-1 state, at creation', async () => {
     await expect(resumableSha1(new Uint8Array([1, 2, 3]))).rejects.toThrow(/SHA-1 thread could not start/);
   });

@@ -227,9 +227,11 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
     }
 
     function hashChunk(slot: Slot, chunk: Uint8Array) {
+      // Read first: the hash takes the chunk over (a resumable one moves its memory to its thread).
+      const length = chunk.byteLength;
       hash.update(chunk);
-      slot.hashed += chunk.byteLength;
-      stats.hashedBytes += chunk.byteLength;
+      slot.hashed += length;
+      stats.hashedBytes += length;
     }
 
     function accept(slot: Slot, chunk: Uint8Array) {

@@ -8,9 +8,9 @@
  * workerData: `control` (Int32Array over a SharedArrayBuffer: batches hashed,
  * answers given, failed flag, answer length), `answer` (SharedArrayBuffer
  * the answers are written into) and `state` (a saved state to continue from,
- * or absent). Messages: a Uint8Array of bytes to hash; 'save' or 'digest',
- * answered in `answer`. Every wait of the sender is on `control`, so it can
- * wait synchronously.
+ * or absent). Messages: a Uint8Array of bytes to hash (transferred); 'save'
+ * or 'digest', answered in `answer`. Every wait of the sender is on
+ * `control`, so it can wait synchronously.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createSHA1 } from 'hash-wasm';
