@@ -11,7 +11,9 @@
  * mode: `native` (node:crypto, what a run that fits its deadline uses),
  * `checkpointed` (the same with the hasher's periodic progress callback), or
  * `resumable` (hash-wasm, its state taken at every checkpoint: what a run
- * that would not finish pays; core/uploads/finish.ts chooses).
+ * that would not finish pays; core/uploads/finish.ts chooses), or
+ * `resumable-unsaved` (hash-wasm, no checkpoints: what the resumable hash
+ * costs apart from saving its state).
  */
 import {
   createHashingS3Client,
@@ -21,7 +23,7 @@ import {
   type HashRangesOptions,
 } from '../../functions/core/hashing/index.js';
 
-export type HashChildMode = 'native' | 'checkpointed' | 'resumable';
+export type HashChildMode = 'native' | 'checkpointed' | 'resumable' | 'resumable-unsaved';
 /** The benchmark checkpoints far more often than the hasher (every 5 s), so that the cost shows. */
 const CHECKPOINT_INTERVAL_MS = 1000;
 
@@ -52,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
   const concurrency = positive('concurrency', argv[4]);
   const rangeSize = positive('rangeSize', argv[5]);
   const mode = (argv[6] ?? 'native') as HashChildMode;
-  if (!['native', 'checkpointed', 'resumable'].includes(mode)) throw new Error(`unknown mode ${mode}`);
+  if (!['native', 'checkpointed', 'resumable', 'resumable-unsaved'].includes(mode)) throw new Error(`unknown mode ${mode}`);
   const client = createHashingS3Client({
     concurrency,
     config: {
@@ -67,7 +69,9 @@ async function main(argv: string[]): Promise<void> {
   const extra: Partial<HashRangesOptions> =
     mode === 'native'
       ? {}
-      : {
+      : mode === 'resumable-unsaved'
+        ? { sha1: await resumableSha1() }
+        : {
           ...(mode === 'resumable' ? { sha1: await resumableSha1() } : {}),
           checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
           onCheckpoint: ({ state }) => {
