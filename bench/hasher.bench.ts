@@ -221,9 +221,7 @@ async function main(): Promise<void> {
     const checkpointCost = cost(checkpointed);
     const stateCost = cost(resumable, median(unsaved));
     const mbps = (r: HashChildResult[]) => fmt(mbPerSec(size, median(r).ms)).padStart(7);
-    console.log(
-      `\ncheckpointing cost on ${fmt(size / MiB, 0)} MiB (progress, and for the resumable hash its state, taken every 1 s)`,
-    );
+    console.log(`\ncheckpointing cost on ${fmt(size / MiB, 0)} MiB (progress, and for the resumable hash its state, taken every 1 s)`);
     console.log(
       `  native + progress checkpoints ${mbps(checkpointed)} MB/s  cost ${fmt(100 * checkpointCost, 1).padStart(5)} %  target <= 10 %  ${verdict(checkpointCost, 0.1, false)}  (against the native hasher above)`,
     );

@@ -72,13 +72,13 @@ async function main(argv: string[]): Promise<void> {
       : mode === 'resumable-unsaved'
         ? { sha1: await resumableSha1() }
         : {
-          ...(mode === 'resumable' ? { sha1: await resumableSha1() } : {}),
-          checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
-          onCheckpoint: ({ state }) => {
-            checkpoints++;
-            if (state) saved.push(state);
-          },
-        };
+            ...(mode === 'resumable' ? { sha1: await resumableSha1() } : {}),
+            checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+            onCheckpoint: ({ state }) => {
+              checkpoints++;
+              if (state) saved.push(state);
+            },
+          };
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const result = await hashRanges({
