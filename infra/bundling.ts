@@ -79,12 +79,16 @@ export function workerEsbuildOptions(script: WorkerScript, outdir: string): Buil
   return { ...options, sourcemap: false, outfile: join(outdir, script.file) };
 }
 
-/** The same build as a command line, for the construct's afterBundling hook (it runs in REPO_ROOT). */
-export function workerBuildCommand(script: WorkerScript, outdir: string): string {
+/**
+ * The same build as a command line, for the construct's afterBundling hook:
+ * paths from the hook's own input directory (the project root) and output
+ * directory, as CDK hands them over; bash runs it (no Windows).
+ */
+export function workerBuildCommand(script: WorkerScript, inputDir: string, outdir: string): string {
   const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
   const args = [
-    join(REPO_ROOT, 'node_modules', '.bin', 'esbuild'),
-    join(REPO_ROOT, script.entry),
+    join(inputDir, 'node_modules', '.bin', 'esbuild'),
+    join(inputDir, script.entry),
     '--bundle',
     '--platform=node',
     '--format=esm',

@@ -116,7 +116,8 @@ export class ServiceFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_inputDir, outputDir) => FUNCTION_WORKERS[props.name].map((script) => workerBuildCommand(script, outputDir)),
+          afterBundling: (inputDir, outputDir) =>
+            FUNCTION_WORKERS[props.name].map((script) => workerBuildCommand(script, inputDir, outputDir)),
         },
       },
       ...(props.asyncInvoke ?? {}),

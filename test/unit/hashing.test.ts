@@ -8,9 +8,11 @@ import {
   HashDeadlineError,
   RangeFetchError,
   RangeLengthError,
+  Sha1Error,
   splitRanges,
   type FetchRange,
   type HashStats,
+  type Sha1,
 } from '../../functions/core/hashing/index.js';
 
 const sha1 = (data: Uint8Array) => createHash('sha1').update(data).digest('hex');
@@ -481,5 +483,93 @@ describe.each(['async iterables', 'Node streams'] as const)('hashRanges, bodies 
     const fetchRange: FetchRange = () => [];
     await expect(hashRanges({ size: 10, rangeSize: 0, concurrency: 1, fetchRange })).rejects.toThrow(RangeError);
     await expect(hashRanges({ size: 10, rangeSize: 5, concurrency: 0, fetchRange })).rejects.toThrow(RangeError);
+  });
+});
+
+/**
+ * A resumable-looking hash that fails where its thread can: `update` after
+ * `failAfter` bytes (having taken the chunk), `save`, or `digest`.
+ */
+function failingSha1(fail: { failAfter?: number; save?: boolean; digest?: boolean }): Sha1 & { updated: number } {
+  const inner = createHash('sha1');
+  const hash = {
+    resumable: true,
+    updated: 0,
+    update(chunk: Uint8Array) {
+      inner.update(chunk);
+      hash.updated += chunk.byteLength;
+      if (fail.failAfter !== undefined && hash.updated > fail.failAfter) throw new Sha1Error('the SHA-1 thread failed: injected');
+    },
+    save() {
+      if (fail.save) throw new Sha1Error('the SHA-1 thread did not answer: injected');
+      return new Uint8Array([1]);
+    },
+    digest() {
+      if (fail.digest) throw new Sha1Error('the SHA-1 thread failed at the digest: injected');
+      return inner.digest('hex');
+    },
+    close: () => undefined,
+  };
+  return hash;
+}
+
+describe('hashRanges, when the hash itself fails', () => {
+  const data = randomBytes(200_000);
+
+  it('rejects with the failure of an update at once, and fetches nothing again (its bytes may be in the hash)', async () => {
+    const fake = fakeFetcher(data, { chunkSize: 1000 });
+    const sha1 = failingSha1({ failAfter: 50_000 });
+    const error = await hashRanges({ size: data.length, rangeSize: 20_000, concurrency: 3, fetchRange: fake.fetchRange, sha1 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(Sha1Error);
+    // No range was asked for twice: a retry would have fed bytes the hash may hold already.
+    expect(new Set(fake.calls.map((c) => c.start)).size).toBe(fake.calls.length);
+    expect(fake.calls.every((c) => c.signal.aborted)).toBe(true);
+  });
+
+  it('rejects with the failure of the digest instead of never settling', async () => {
+    const fake = fakeFetcher(data, { chunkSize: 1000 });
+    const sha1 = failingSha1({ digest: true });
+    await expect(hashRanges({ size: data.length, rangeSize: 20_000, concurrency: 3, fetchRange: fake.fetchRange, sha1 })).rejects.toThrow(
+      /at the digest/,
+    );
+    expect(sha1.updated).toBe(data.length);
+  });
+
+  it('rejects with the failure of a checkpoint save, in the timer, without an uncaught exception', async () => {
+    const fake = fakeFetcher(data, { chunkSize: 1000, chunkMs: () => 2 });
+    const sha1 = failingSha1({ save: true });
+    const checkpoints: number[] = [];
+    await expect(
+      hashRanges({
+        size: data.length,
+        rangeSize: 20_000,
+        concurrency: 2,
+        fetchRange: fake.fetchRange,
+        sha1,
+        checkpointIntervalMs: 20,
+        onCheckpoint: ({ offset }) => checkpoints.push(offset),
+      }),
+    ).rejects.toThrow(/did not answer/);
+    expect(checkpoints).toEqual([]);
+  });
+
+  it('rejects with the failure of the save at the deadline, rather than a deadline error without its state', async () => {
+    const fake = fakeFetcher(data, { chunkSize: 1000, chunkMs: () => 5 });
+    const sha1 = failingSha1({ save: true });
+    let left = 10_000;
+    await expect(
+      hashRanges({
+        size: data.length,
+        rangeSize: 20_000,
+        concurrency: 2,
+        fetchRange: fake.fetchRange,
+        sha1,
+        deadline: () => (left -= 1_000),
+        minTimeLeftMs: 5_000,
+        deadlineCheckIntervalMs: 10,
+      }),
+    ).rejects.toBeInstanceOf(Sha1Error);
   });
 });

@@ -73,6 +73,11 @@ export class HashDeadlineError extends HashError {
   }
 }
 
+/** The SHA-1 computation itself failed (the resumable hash's thread): nothing a retry of a fetch mends. */
+export class Sha1Error extends HashError {
+  override readonly name = 'Sha1Error';
+}
+
 /** The caller's AbortSignal fired. */
 export class HashAbortedError extends HashError {
   override readonly name = 'HashAbortedError';

@@ -24,6 +24,7 @@ export {
   HashError,
   RangeFetchError,
   RangeLengthError,
+  Sha1Error,
   type HashCheckpoint,
 } from './errors.js';
 export { nativeSha1, resumableSha1, type Sha1 } from './sha1.js';

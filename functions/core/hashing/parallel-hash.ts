@@ -218,20 +218,44 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
     }
 
     function finish() {
+      let sha1: string;
+      try {
+        sha1 = hash.digest();
+      } catch (error) {
+        fail(error);
+        return;
+      }
       cleanup();
-      resolve({
-        sha1: hash.digest(),
-        size,
-        stats: { ...stats, elapsedMs: performance.now() - startedAt },
-      });
+      resolve({ sha1, size, stats: { ...stats, elapsedMs: performance.now() - startedAt } });
     }
 
-    function hashChunk(slot: Slot, chunk: Uint8Array) {
+    /**
+     * False once the hash itself failed (the resumable hash's thread): that
+     * fails the whole hash at once, and is never retried as a fetch failure
+     * would be (its bytes might be in the hash already).
+     */
+    function hashChunk(slot: Slot, chunk: Uint8Array): boolean {
       // Read first: the hash takes the chunk over (a resumable one moves its memory to its thread).
       const length = chunk.byteLength;
-      hash.update(chunk);
+      try {
+        hash.update(chunk);
+      } catch (error) {
+        fail(error);
+        return false;
+      }
       slot.hashed += length;
       stats.hashedBytes += length;
+      return true;
+    }
+
+    /** The hash's state now, or undefined once that failed the hash. */
+    function savedState(): { state: Uint8Array | undefined } | undefined {
+      try {
+        return { state: hash.save() };
+      } catch (error) {
+        fail(error);
+        return undefined;
+      }
     }
 
     function accept(slot: Slot, chunk: Uint8Array) {
@@ -268,7 +292,7 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
         cursor++;
         const following = slots[cursor];
         if (following && following.buffered > 0) {
-          for (const chunk of following.chunks) hashChunk(following, chunk);
+          for (const chunk of following.chunks) if (!hashChunk(following, chunk)) return;
           stats.bufferedBytes -= following.buffered;
           following.chunks = [];
           following.buffered = 0;
@@ -403,10 +427,13 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
       resumeHeld();
     }
 
-    /** The hash's state now; every hashed byte is in it, in order from byte 0. */
-    function checkpoint(): HashCheckpoint | undefined {
-      const state = hash.save();
-      return state ? { offset: offset + stats.hashedBytes, state } : undefined;
+    /** Fails the hash at the deadline, with the state to continue from when the hash has one. */
+    function stopAtDeadline(timeLeftMs: number) {
+      const saved = savedState();
+      if (!saved) return;
+      // Every hashed byte is in the state, in order from byte 0.
+      const checkpoint: HashCheckpoint | undefined = saved.state ? { offset: offset + stats.hashedBytes, state: saved.state } : undefined;
+      fail(new HashDeadlineError(size, stats.hashedBytes, timeLeftMs, undefined, checkpoint));
     }
 
     /** False (and the hash rejected) when the object cannot be finished in time. */
@@ -415,7 +442,7 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
       const timeLeftMs = deadline();
       const budgetMs = timeLeftMs - minTimeLeftMs;
       if (budgetMs <= 0) {
-        fail(new HashDeadlineError(size, stats.hashedBytes, timeLeftMs, undefined, checkpoint()));
+        stopAtDeadline(timeLeftMs);
         return false;
       }
       // A resumable hash goes on to the last moment and continues elsewhere; only the native one must fit.
@@ -448,7 +475,9 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
     }
     if (onCheckpoint) {
       checkpointTimer = setInterval(() => {
-        if (!settled) onCheckpoint({ offset: offset + stats.hashedBytes, state: hash.save() });
+        if (settled) return;
+        const saved = savedState();
+        if (saved) onCheckpoint({ offset: offset + stats.hashedBytes, state: saved.state });
       }, checkpointIntervalMs);
       checkpointTimer.unref();
     }

@@ -5,7 +5,7 @@
  * benchmarks' sources) and, bundled with hash-wasm inside, as a file of its
  * own beside the hasher's bundle (infra/bundling.ts, FUNCTION_WORKERS).
  *
- * workerData: `control` (Int32Array over a SharedArrayBuffer: batches hashed,
+ * workerData: `control` (Int32Array over a SharedArrayBuffer: chunks hashed,
  * answers given, failed flag, answer length), `answer` (SharedArrayBuffer
  * the answers are written into) and `state` (a saved state to continue from,
  * or absent). Messages: a Uint8Array of bytes to hash (transferred); 'save'
@@ -31,8 +31,12 @@ function reply(bytes, failed) {
   if (failed) Atomics.store(control, FAILED, 1);
   Atomics.add(control, ANSWERS, 1);
   Atomics.notify(control, ANSWERS);
-  // A sender waiting for room hears of the failure too.
-  if (failed) Atomics.notify(control, HASHED);
+  // A sender waiting for room hears of the failure too: the count moves, so even a wait that
+  // began after the failure was flagged returns (the sender throws on the flag, not the count).
+  if (failed) {
+    Atomics.add(control, HASHED, 1);
+    Atomics.notify(control, HASHED);
+  }
 }
 
 try {

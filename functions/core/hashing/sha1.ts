@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { Sha1Error } from './errors.js';
 
 /**
  * One SHA-1 computation. The native one (node:crypto, the CPU's SHA
@@ -94,6 +95,8 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
   worker.unref();
 
   let closed = false;
+  /** The first failure: every call after it throws it again (the hash is no longer whole). */
+  let broken: Sha1Error | undefined;
   /** Sizes of the chunks handed over and not known to be hashed, oldest first. */
   const backlog: number[] = [];
   let backlogBytes = 0;
@@ -101,7 +104,7 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
   let settled = 0;
 
   const answerText = (length: number) => Buffer.from(answerBuffer, 0, length).toString('utf8');
-  const failure = () => new Error(`the SHA-1 thread failed: ${answerText(Atomics.load(control, LENGTH))}`);
+  const failure = () => new Sha1Error(`the SHA-1 thread failed: ${answerText(Atomics.load(control, LENGTH))}`);
 
   /** Waits until control[index] is no longer `seen`. */
   const waitPast = (index: number, seen: number) => {
@@ -109,7 +112,7 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
     while (Atomics.load(control, index) === seen) {
       if (Atomics.load(control, FAILED) === 1) throw failure();
       const left = until - Date.now();
-      if (left <= 0) throw new Error(`the SHA-1 thread did not answer within ${WAIT_LIMIT_MS / 1000} s`);
+      if (left <= 0) throw new Sha1Error(`the SHA-1 thread did not answer within ${WAIT_LIMIT_MS / 1000} s`);
       Atomics.wait(control, index, seen, left);
     }
   };
@@ -125,7 +128,6 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
   };
 
   const ask = (question: 'save' | 'digest'): Uint8Array => {
-    if (closed) throw new Error('the resumable SHA-1 is closed');
     const seen = Atomics.load(control, ANSWERS);
     worker.postMessage(question);
     waitPast(ANSWERS, seen);
@@ -139,21 +141,35 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
     void worker.terminate();
   };
 
+  /** Runs a call on the thread; its first failure closes the hash and stays its answer. */
+  const guarded = <T>(call: () => T): T => {
+    if (broken) throw broken;
+    if (closed) throw new Sha1Error('the resumable SHA-1 is closed');
+    try {
+      return call();
+    } catch (error) {
+      broken = error instanceof Sha1Error ? error : new Sha1Error(`the resumable SHA-1 failed: ${String(error)}`, { cause: error });
+      close();
+      throw broken;
+    }
+  };
+
   return {
     resumable: true,
-    update(chunk) {
-      if (closed) throw new Error('the resumable SHA-1 is closed');
-      if (chunk.byteLength === 0) return;
-      const own = ownsItsMemory(chunk) ? chunk : new Uint8Array(chunk);
-      backlog.push(own.byteLength);
-      backlogBytes += own.byteLength;
-      worker.postMessage(own, [own.buffer as ArrayBuffer]);
-      makeRoom();
-    },
-    save: () => ask('save'),
+    update: (chunk) =>
+      guarded(() => {
+        if (chunk.byteLength === 0) return;
+        const own = ownsItsMemory(chunk) ? chunk : new Uint8Array(chunk);
+        const length = own.byteLength;
+        worker.postMessage(own, [own.buffer as ArrayBuffer]);
+        backlog.push(length);
+        backlogBytes += length;
+        makeRoom();
+      }),
+    save: () => guarded(() => ask('save')),
     digest() {
       try {
-        return Buffer.from(ask('digest')).toString('utf8');
+        return guarded(() => Buffer.from(ask('digest')).toString('utf8'));
       } finally {
         close();
       }
