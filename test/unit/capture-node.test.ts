@@ -118,14 +118,19 @@ const jobReads = (): number =>
   rawMock.commandCalls(GetItemCommand).filter((c) => c.args[0].input.Key?.['pk']?.S === keys.capture(captureId).pk).length +
   ddbMock.commandCalls(GetCommand).filter((c) => c.args[0].input.Key?.['pk'] === keys.capture(captureId).pk).length;
 
-/** One node request: the authorizer, then (allowed) the handler with the authorizer's context, as API Gateway runs them. */
-async function nodeRequest(method: string, path: string, options: { upload?: string; body?: unknown } = {}) {
+/**
+ * One node request: the authorizer, then (allowed) the handler with the authorizer's context, as
+ * API Gateway runs them. `earlierContext` hands over only what an authorizer of an earlier release
+ * did (the job and its image), as during a deploy that has updated the content function first.
+ */
+async function nodeRequest(method: string, path: string, options: { upload?: string; body?: unknown; earlierContext?: boolean } = {}) {
   const routeKey = route(method, path);
   const params = { capture_id: captureId, ...(options.upload !== undefined ? { upload_id: options.upload } : {}) };
   const verdict = await authorizer({ routeKey, headers: { authorization: `Capture ${credential}` }, pathParameters: params });
   expect(verdict.isAuthorized).toBe(true);
   const event = apiEvent(routeKey, { params, ...(options.body !== undefined ? { body: options.body } : {}) });
-  event.requestContext.authorizer = { lambda: verdict.context };
+  const { capture_id, image_uid } = verdict.context ?? {};
+  event.requestContext.authorizer = { lambda: options.earlierContext ? { capture_id, image_uid } : verdict.context };
   const result = await content(event, context());
   return { status: result.statusCode, body: JSON.parse(result.body ?? '{}') as { reason?: string; data?: Record<string, unknown> } };
 }
@@ -229,6 +234,21 @@ describe("a node's requests on its capture job", () => {
     });
     expect(jobReads()).toBe(2);
     expect(s3Mock).not.toHaveReceivedCommand(CompleteMultipartUploadCommand);
+  });
+
+  it("an earlier release's authorizer context (the job and its image only) still serves: the job is read for the rest", async () => {
+    items[keys.capture(captureId).pk] = job({ state: 'pending', upload_id: undefined });
+    const started = await nodeRequest('PUT', '/capture/{capture_id}/content', { body: { size: 6 * MiB }, earlierContext: true });
+    expect(started.status).toBe(201);
+    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ started_by: 'admin1', started_on: 'eu-west-1' }),
+    });
+    items[keys.capture(captureId).pk] = job();
+    const described = await nodeRequest('GET', '/capture/{capture_id}/content/upload/{upload_id}', {
+      upload: uploadId,
+      earlierContext: true,
+    });
+    expect(described.status).toBe(200);
   });
 
   it("an upload that is not the job's is not found, as the job now stands", async () => {

@@ -23,7 +23,10 @@ export type CaptureUse = 'status' | 'upload';
  * stay conditional on the job, so a value this read no longer matches can
  * only be refused.
  */
-export type CaptureContext = Pick<CaptureItem, 'capture_id' | 'image_uid' | 'created_by' | 'created_on' | 'upload_id'>;
+export type CaptureContext = Pick<CaptureItem, 'capture_id' | 'image_uid' | 'upload_id'> &
+  // Always given by this authorizer. An authorizer of an earlier release gave only the job and its
+  // image; while a deploy has updated one function and not yet the other, the job is read for them.
+  Partial<Pick<CaptureItem, 'created_by' | 'created_on'>>;
 
 export type JobFacts = CaptureContext & Pick<CaptureItem, 'state' | 'secret_sha256' | 'credential_expires' | 'revoked'>;
 

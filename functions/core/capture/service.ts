@@ -139,11 +139,7 @@ export async function captureStartUpload(job: CaptureContext, request: uploads.S
   if (request.fmt !== undefined && request.fmt !== CAPTURE_FMT) {
     throw invalid(`fmt must be ${CAPTURE_FMT}: a capture is a squashfs, checked as one`);
   }
-  const session = await uploads.startUpload(
-    job.image_uid,
-    { ...request, fmt: CAPTURE_FMT },
-    { user: job.created_by, site: job.created_on },
-  );
+  const session = await uploads.startUpload(job.image_uid, { ...request, fmt: CAPTURE_FMT }, await starterOf(job));
   const replaced = await replaceInCapture(job.capture_id, OPEN, { state: 'uploading', upload_id: session.upload_id });
   if (!replaced) {
     await uploads.abortUpload(job.image_uid, session.upload_id).catch(() => undefined);
@@ -185,6 +181,13 @@ export async function captureCompleteUpload(
 export async function captureAbortUpload(job: CaptureContext, uploadId: string): Promise<uploads.SessionView> {
   await assertJobUpload(job, uploadId);
   return uploads.abortUpload(job.image_uid, uploadId);
+}
+
+/** Who started the job, in whose name its upload starts: from the context, or (an earlier authorizer's) from the job. */
+async function starterOf(job: CaptureContext): Promise<{ user: string; site: string }> {
+  if (job.created_by !== undefined && job.created_on !== undefined) return { user: job.created_by, site: job.created_on };
+  const read = await openJob(job.capture_id);
+  return { user: read.created_by, site: read.created_on };
 }
 
 async function openJob(captureId: string): Promise<CaptureItem> {
