@@ -36,8 +36,13 @@ export function nativeSha1(): Sha1 {
  * waits, which bounds the memory held.
  */
 const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
-/** The longest wait for the thread: far more than hashing the backlog takes. */
-const WAIT_LIMIT_MS = 60_000;
+/**
+ * The longest the thread may go without hashing a chunk or answering while it
+ * is waited for: far more than one chunk takes even on Lambda's smallest CPU
+ * share. A thread that died without a word (out of memory) is noticed only
+ * this way, with the event loop held meanwhile; the hash then fails as Sha1Error.
+ */
+const WAIT_LIMIT_MS = 15_000;
 /** Room for an answer: a saved SHA-1 state is 96 bytes, a digest 40, an error message a line. */
 const ANSWER_BYTES = 4096;
 // The indexes of the control words, as sha1-worker.mjs reads them.
