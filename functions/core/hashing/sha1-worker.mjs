@@ -5,7 +5,7 @@
  * benchmarks' sources) and, bundled with hash-wasm inside, as a file of its
  * own beside the hasher's bundle (infra/bundling.ts, FUNCTION_WORKERS).
  *
- * workerData: `control` (Int32Array over a SharedArrayBuffer: chunks hashed,
+ * workerData: `control` (Int32Array over a SharedArrayBuffer: bytes hashed,
  * answers given, failed flag, answer length), `answer` (SharedArrayBuffer
  * the answers are written into) and `state` (a saved state to continue from,
  * or absent). Messages: a Uint8Array of bytes to hash (transferred); 'save'
@@ -48,7 +48,8 @@ try {
     try {
       if (message instanceof Uint8Array) {
         sha1.update(message);
-        Atomics.add(control, HASHED, 1);
+        // Bytes, wrapping as an Int32 does; the sender counts what it handed over the same way.
+        Atomics.add(control, HASHED, message.byteLength);
         Atomics.notify(control, HASHED);
       } else if (message === 'save') reply(sha1.save(), false);
       else if (message === 'digest') reply(encoder.encode(sha1.digest('hex')), false);

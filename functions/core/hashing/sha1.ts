@@ -102,11 +102,12 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
   let closed = false;
   /** The first failure: every call after it throws it again (the hash is no longer whole). */
   let broken: Sha1Error | undefined;
-  /** Sizes of the chunks handed over and not known to be hashed, oldest first. */
-  const backlog: number[] = [];
-  let backlogBytes = 0;
-  /** Chunks handed over and known to be hashed (control[HASHED] runs ahead of it). */
-  let settled = 0;
+  /**
+   * Bytes handed over, as an Int32 wraps them: the thread counts the bytes it
+   * hashed the same way (control[HASHED]), so the difference, taken modulo
+   * 2^32, is the backlog (never near 4 GiB).
+   */
+  let handed = 0;
 
   const answerText = (length: number) => Buffer.from(answerBuffer, 0, length).toString('utf8');
   const failure = () => new Sha1Error(`the SHA-1 thread failed: ${answerText(Atomics.load(control, LENGTH))}`);
@@ -122,12 +123,11 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
     }
   };
 
-  /** Drops the chunks the thread has hashed from the backlog; waits while it is over its bound. */
+  /** Waits while the bytes handed over and not hashed yet are over the bound. */
   const makeRoom = () => {
     for (;;) {
       const hashed = Atomics.load(control, HASHED);
-      for (; settled < hashed; settled++) backlogBytes -= backlog.shift() ?? 0;
-      if (backlogBytes <= MAX_BACKLOG_BYTES) return;
+      if ((handed - hashed) >>> 0 <= MAX_BACKLOG_BYTES) return;
       waitPast(HASHED, hashed);
     }
   };
@@ -167,8 +167,7 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
         const own = ownsItsMemory(chunk) ? chunk : new Uint8Array(chunk);
         const length = own.byteLength;
         worker.postMessage(own, [own.buffer as ArrayBuffer]);
-        backlog.push(length);
-        backlogBytes += length;
+        handed = (handed + length) | 0;
         makeRoom();
       }),
     save: () => guarded(() => ask('save')),
