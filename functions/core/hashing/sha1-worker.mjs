@@ -6,11 +6,11 @@
  * own beside the hasher's bundle (infra/bundling.ts, FUNCTION_WORKERS).
  *
  * workerData: `control` (Int32Array over a SharedArrayBuffer: bytes hashed,
- * answers given, failed flag, answer length), `answer` (SharedArrayBuffer
- * the answers are written into) and `state` (a saved state to continue from,
- * or absent). Messages: a Uint8Array of bytes to hash (transferred); 'save'
- * or 'digest', answered in `answer`. Every wait of the sender is on
- * `control`, so it can wait synchronously.
+ * answers given, failed flag), `answers` (the port answers go to) and `state`
+ * (a saved state to continue from, or absent). Messages: a Uint8Array of bytes
+ * to hash (transferred); 'save' or 'digest'. An answer (the state, the hex
+ * digest, or `{ error }`) is posted to `answers` before the count of answers
+ * moves, so the sender, waiting on `control`, reads it synchronously.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createSHA1 } from 'hash-wasm';
@@ -18,16 +18,12 @@ import { createSHA1 } from 'hash-wasm';
 const HASHED = 0;
 const ANSWERS = 1;
 const FAILED = 2;
-const LENGTH = 3;
 
 const control = new Int32Array(workerData.control);
-const answer = new Uint8Array(workerData.answer);
-const encoder = new TextEncoder();
+const answers = workerData.answers;
 
-function reply(bytes, failed) {
-  const out = bytes.byteLength > answer.byteLength ? bytes.subarray(0, answer.byteLength) : bytes;
-  answer.set(out, 0);
-  Atomics.store(control, LENGTH, out.byteLength);
+function reply(answer, failed) {
+  answers.postMessage(answer);
   if (failed) Atomics.store(control, FAILED, 1);
   Atomics.add(control, ANSWERS, 1);
   Atomics.notify(control, ANSWERS);
@@ -52,10 +48,10 @@ try {
         Atomics.add(control, HASHED, message.byteLength);
         Atomics.notify(control, HASHED);
       } else if (message === 'save') reply(sha1.save(), false);
-      else if (message === 'digest') reply(encoder.encode(sha1.digest('hex')), false);
+      else if (message === 'digest') reply(sha1.digest('hex'), false);
       else throw new Error(`unknown message ${String(message)}`);
     } catch (error) {
-      reply(encoder.encode(error instanceof Error ? error.message : String(error)), true);
+      reply({ error: error instanceof Error ? error.message : String(error) }, true);
     }
   });
   parentPort.postMessage('ready');

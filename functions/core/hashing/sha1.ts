@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { Sha1Error } from './errors.js';
 
 /**
@@ -43,13 +43,10 @@ const MAX_BACKLOG_BYTES = 16 * 1024 * 1024;
  * this way, with the event loop held meanwhile; the hash then fails as Sha1Error.
  */
 const WAIT_LIMIT_MS = 15_000;
-/** Room for an answer: a saved SHA-1 state is 96 bytes, a digest 40, an error message a line. */
-const ANSWER_BYTES = 4096;
 // The indexes of the control words, as sha1-worker.mjs reads them.
 const HASHED = 0;
 const ANSWERS = 1;
 const FAILED = 2;
-const LENGTH = 3;
 
 /** sha1-worker.mjs, beside this module in the source tree and beside the bundle once built (infra/bundling.ts). */
 const WORKER_URL = new URL('./sha1-worker.mjs', import.meta.url);
@@ -74,11 +71,13 @@ const ownsItsMemory = (chunk: Uint8Array): boolean =>
  * memory, which comes once every chunk before it is hashed.
  */
 export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
-  const controlBuffer = new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT);
-  const answerBuffer = new SharedArrayBuffer(ANSWER_BYTES);
+  const controlBuffer = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT);
   const control = new Int32Array(controlBuffer);
+  // Answers come on a port of their own, read synchronously (receiveMessageOnPort) once counted.
+  const { port1: answers, port2: answersFromThread } = new MessageChannel();
   const worker = new Worker(WORKER_URL, {
-    workerData: { control: controlBuffer, answer: answerBuffer, ...(state ? { state } : {}) },
+    workerData: { control: controlBuffer, answers: answersFromThread, ...(state ? { state } : {}) },
+    transferList: [answersFromThread],
     // The chunks it is handed are freed only when its collector runs; a small young generation runs
     // it often. With V8's default the hasher's peak RSS on 1 GiB was about 250 MB, with this about 200.
     resourceLimits: { maxYoungGenerationSizeMb: 1 },
@@ -100,8 +99,6 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
   worker.unref();
 
   let closed = false;
-  /** The first failure: every call after it throws it again (the hash is no longer whole). */
-  let broken: Sha1Error | undefined;
   /**
    * Bytes handed over, as an Int32 wraps them: the thread counts the bytes it
    * hashed the same way (control[HASHED]), so the difference, taken modulo
@@ -109,8 +106,10 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
    */
   let handed = 0;
 
-  const answerText = (length: number) => Buffer.from(answerBuffer, 0, length).toString('utf8');
-  const failure = () => new Sha1Error(`the SHA-1 thread failed: ${answerText(Atomics.load(control, LENGTH))}`);
+  /** The next answer, posted before it was counted. */
+  const answer = (): unknown => receiveMessageOnPort(answers)?.message;
+  const failure = () =>
+    new Sha1Error(`the SHA-1 thread failed: ${(answer() as { error?: string } | undefined)?.error ?? 'no reason given'}`);
 
   /** Waits until control[index] is no longer `seen`. */
   const waitPast = (index: number, seen: number) => {
@@ -132,48 +131,55 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
     }
   };
 
-  const ask = (question: 'save' | 'digest'): Uint8Array => {
-    const seen = Atomics.load(control, ANSWERS);
-    worker.postMessage(question);
-    waitPast(ANSWERS, seen);
-    if (Atomics.load(control, FAILED) === 1) throw failure();
-    return new Uint8Array(answerBuffer, 0, Atomics.load(control, LENGTH)).slice();
-  };
-
   const close = () => {
     if (closed) return;
     closed = true;
+    answers.close();
     void worker.terminate();
   };
 
-  /** Runs a call on the thread; its first failure closes the hash and stays its answer. */
-  const guarded = <T>(call: () => T): T => {
-    if (broken) throw broken;
+  const ensureOpen = () => {
     if (closed) throw new Sha1Error('the resumable SHA-1 is closed');
+  };
+
+  /** A failure closes the hash: it no longer holds every byte it was given. */
+  const closeOnFailure = (error: unknown): never => {
+    close();
+    throw error instanceof Sha1Error ? error : new Sha1Error(`the resumable SHA-1 failed: ${String(error)}`, { cause: error });
+  };
+
+  const ask = (question: 'save' | 'digest'): unknown => {
+    ensureOpen();
     try {
-      return call();
+      const seen = Atomics.load(control, ANSWERS);
+      worker.postMessage(question);
+      waitPast(ANSWERS, seen);
+      if (Atomics.load(control, FAILED) === 1) throw failure();
+      return answer();
     } catch (error) {
-      broken = error instanceof Sha1Error ? error : new Sha1Error(`the resumable SHA-1 failed: ${String(error)}`, { cause: error });
-      close();
-      throw broken;
+      return closeOnFailure(error);
     }
   };
 
   return {
     resumable: true,
-    update: (chunk) =>
-      guarded(() => {
-        if (chunk.byteLength === 0) return;
-        const own = ownsItsMemory(chunk) ? chunk : new Uint8Array(chunk);
-        const length = own.byteLength;
+    update(chunk) {
+      ensureOpen();
+      if (chunk.byteLength === 0) return;
+      const own = ownsItsMemory(chunk) ? chunk : new Uint8Array(chunk);
+      const length = own.byteLength;
+      try {
         worker.postMessage(own, [own.buffer as ArrayBuffer]);
         handed = (handed + length) | 0;
         makeRoom();
-      }),
-    save: () => guarded(() => ask('save')),
+      } catch (error) {
+        closeOnFailure(error);
+      }
+    },
+    save: () => ask('save') as Uint8Array,
     digest() {
       try {
-        return guarded(() => Buffer.from(ask('digest')).toString('utf8'));
+        return ask('digest') as string;
       } finally {
         close();
       }
