@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     console.log(
       `  ratio Node.js GET/openssl    ${fmt(rate.node / rate.openssl, 2).padStart(8)}        (that least, against the target's baseline)`,
     );
-    // Continuing across invocations (DESIGN.md, "Content lifecycle" point 4): a run that fits its
+    // Continuing across invocations (docs/architecture.md, "Content lifecycle"): a run that fits its
     // deadline hashes natively and only reports progress; one that would not fit hashes with the
     // resumable (WebAssembly) SHA-1, on a thread of its own, and saves its state. Each checkpointed
     // hash against the same hash without checkpoints, same rounds; then the resumable hash itself

@@ -66,7 +66,6 @@ async function readJob(captureId: string): Promise<JobFacts | undefined> {
   );
   const item = out.Item;
   if (!item?.['capture_id']?.S || !item['image_uid']?.S || !item['secret_sha256']?.S || !item['credential_expires']?.N) return undefined;
-  if (item['created_by']?.S === undefined || item['created_on']?.S === undefined) return undefined;
   return {
     capture_id: item['capture_id'].S,
     image_uid: item['image_uid'].S,
@@ -74,8 +73,8 @@ async function readJob(captureId: string): Promise<JobFacts | undefined> {
     secret_sha256: item['secret_sha256'].S,
     credential_expires: Number(item['credential_expires'].N),
     revoked: item['revoked']?.BOOL === true,
-    created_by: item['created_by'].S,
-    created_on: item['created_on'].S,
-    ...(item['upload_id']?.S !== undefined ? { upload_id: item['upload_id'].S } : {}),
+    created_by: item['created_by']?.S,
+    created_on: item['created_on']?.S,
+    upload_id: item['upload_id']?.S,
   };
 }

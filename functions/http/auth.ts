@@ -35,24 +35,11 @@ export function captureOf(
 ): CaptureContext {
   const context = event.requestContext.authorizer?.lambda;
   const { capture_id, image_uid, created_by, created_on, upload_id } = context ?? {};
-  const optional = (value: unknown) => value === undefined || typeof value === 'string';
-  if (
-    typeof capture_id !== 'string' ||
-    typeof image_uid !== 'string' ||
-    !optional(created_by) ||
-    !optional(created_on) ||
-    !optional(upload_id)
-  ) {
+  if (typeof capture_id !== 'string' || typeof image_uid !== 'string') {
     throw new ServiceError('unauthenticated', 'a capture credential is required: "Authorization: Capture <id>.<secret>"');
   }
   if (params['capture_id'] !== capture_id) throw new ServiceError('forbidden', 'the capture credential is for another job');
-  return {
-    capture_id,
-    image_uid,
-    ...(created_by !== undefined ? { created_by } : {}),
-    ...(created_on !== undefined ? { created_on } : {}),
-    ...(upload_id !== undefined ? { upload_id } : {}),
-  };
+  return { capture_id, image_uid, created_by, created_on, upload_id };
 }
 
 /**

@@ -49,8 +49,5 @@ export function decide(
     return { allow: false, why: `the job is ${job.state}: its credential was used` };
   }
   const { capture_id, image_uid, created_by, created_on, upload_id } = job;
-  return {
-    allow: true,
-    context: { capture_id, image_uid, created_by, created_on, ...(upload_id !== undefined ? { upload_id } : {}) },
-  };
+  return { allow: true, context: { capture_id, image_uid, created_by, created_on, upload_id } };
 }

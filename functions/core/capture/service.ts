@@ -163,7 +163,7 @@ export async function captureCompleteUpload(
   parts: { part_number: number; etag: string }[],
   sha1?: string,
 ): Promise<uploads.SessionView> {
-  await assertJobUpload(job, uploadId);
+  // The write is conditional on the job uploading this upload: no check before it.
   if (!(await updateCapture(job.capture_id, ['uploading'], { state: 'hashing' }, { uploadId }))) {
     // Not found if the upload is no longer the job's; otherwise the job is no longer uploading it.
     await jobWithUpload(job.capture_id, uploadId);

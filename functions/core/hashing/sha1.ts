@@ -6,7 +6,7 @@ import { Sha1Error } from './errors.js';
  * One SHA-1 computation. The native one (node:crypto, the CPU's SHA
  * instructions) cannot export its state; the resumable one (hash-wasm, a
  * WebAssembly SHA-1 about a third slower) can, so a hash can stop at any byte
- * and go on in another process (DESIGN.md, "Content lifecycle" point 4).
+ * and go on in another process (docs/architecture.md, "Content lifecycle").
  */
 export interface Sha1 {
   readonly resumable: boolean;
@@ -92,6 +92,7 @@ export async function resumableSha1(state?: Uint8Array): Promise<Sha1> {
       else reject(new Error(`the SHA-1 thread could not start: ${(message as { error?: string }).error ?? String(message)}`));
     });
   }).catch(async (error: unknown) => {
+    answers.close();
     await worker.terminate();
     throw error;
   });
