@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { build } from 'esbuild';
-import { esbuildOptions, FUNCTION_WORKERS, workerEsbuildOptions } from '../infra/bundling.js';
+import { buildWorkerScripts, esbuildOptions, FUNCTION_WORKERS } from '../infra/bundling.js';
 import { DEFAULT_BUFFERED_RANGES } from '../functions/core/hashing/index.js';
 import type { HashChildMode, HashChildResult } from './lib/hash-child.js';
 import { localS3Client, spawnS3rver, type LocalS3 } from './lib/local-s3.js';
@@ -50,7 +50,7 @@ const envNumber = (name: string, fallback: number) => {
 async function buildChild(name: string, outdir: string): Promise<string> {
   const outfile = join(outdir, `${name}.mjs`);
   await build({ ...esbuildOptions(fileURLToPath(new URL(`./lib/${name}.ts`, import.meta.url))), outfile, write: true });
-  for (const script of FUNCTION_WORKERS.hasher) await build({ ...workerEsbuildOptions(script, outdir), write: true });
+  await buildWorkerScripts(FUNCTION_WORKERS.hasher, outdir);
   return outfile;
 }
 

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { FUNCTION_WORKERS, type FunctionName, entryOf, esbuildOptions, workerEsbuildOptions } from './bundling.js';
+import { buildWorkerScripts, FUNCTION_WORKERS, type FunctionName, entryOf, esbuildOptions } from './bundling.js';
 
 export interface BuiltBundle {
   readonly name: FunctionName;
@@ -32,13 +32,13 @@ export async function buildBundle(name: FunctionName, outdir: string): Promise<B
   const result = await build({ ...esbuildOptions(entryOf(name)), outfile: file, metafile: true, write: true });
   const output = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith('index.mjs'))?.[1];
   if (!output) throw new Error(`esbuild wrote no index.mjs for ${name}`);
-  const workers = [];
-  for (const script of FUNCTION_WORKERS[name]) {
-    const built = await build({ ...workerEsbuildOptions(script, dir), metafile: true, write: true });
-    const [, workerOutput] = Object.entries(built.metafile.outputs).find(([path]) => path.endsWith(script.file)) ?? [];
-    if (!workerOutput) throw new Error(`esbuild wrote no ${script.file} for ${name}`);
-    workers.push({ file: script.file, externalImports: externals(workerOutput) });
-  }
+  const scripts = FUNCTION_WORKERS[name];
+  const workers = (await buildWorkerScripts(scripts, dir)).map((built, i) => {
+    const file = scripts[i]?.file ?? '';
+    const [, workerOutput] = Object.entries(built.metafile.outputs).find(([path]) => path.endsWith(file)) ?? [];
+    if (!workerOutput) throw new Error(`esbuild wrote no ${file} for ${name}`);
+    return { file, externalImports: externals(workerOutput) };
+  });
   return {
     name,
     file,
@@ -51,7 +51,7 @@ export async function buildBundle(name: FunctionName, outdir: string): Promise<B
 }
 
 /** Worker scripts a bundle starts: esbuild leaves `new URL("./x.mjs",import.meta.url)` as it is. */
-const workerFilesIn = (code: string): string[] =>
+export const workerFilesIn = (code: string): string[] =>
   [...new Set([...code.matchAll(/new URL\(\s*["']\.\/([\w.-]+\.mjs)["']\s*,\s*import\.meta\.url\s*\)/g)].map((m) => m[1] ?? ''))].sort();
 
 function sizesByPackage(output: Metafile['outputs'][string]): (readonly [string, number])[] {

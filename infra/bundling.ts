@@ -1,10 +1,12 @@
 /**
- * Bundling settings shared by the CDK construct, the bundle test and the
- * benchmark, so all three measure the artefact that is actually deployed.
+ * Bundling settings shared by the CDK construct, the local stack, the bundle
+ * test and the benchmark, so that each runs or measures the artefact that is
+ * actually deployed. The local stack loads this module: it must not import
+ * aws-cdk-lib (test/local/no-cdk.test.ts).
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BuildOptions } from 'esbuild';
+import type { BuildOptions, BuildResult } from 'esbuild';
 import { REQUIRE_BANNER } from './require-banner.js';
 
 /**
@@ -52,7 +54,7 @@ export interface WorkerScript {
 }
 
 /** The resumable SHA-1's thread (functions/core/hashing/sha1.ts starts it). */
-export const SHA1_WORKER: WorkerScript = { entry: 'functions/core/hashing/sha1-worker.mjs', file: 'sha1-worker.mjs' };
+const SHA1_WORKER: WorkerScript = { entry: 'functions/core/hashing/sha1-worker.mjs', file: 'sha1-worker.mjs' };
 
 /** The worker scripts each function's bundle needs beside it (test/infra/bundles.test.ts checks this against the bundles). */
 export const FUNCTION_WORKERS: Readonly<Record<FunctionName, readonly WorkerScript[]>> = {
@@ -72,33 +74,52 @@ export function workersOf(entry: string): readonly WorkerScript[] {
 /**
  * esbuild options for a worker script beside a bundle in `outdir`: the
  * function's options without the require banner (the scripts are ESM with
- * ESM dependencies), and no source map (a few lines of our own).
+ * ESM dependencies), and no source map (a few lines of our own). `root` is
+ * the project root the build runs in.
  */
-export function workerEsbuildOptions(script: WorkerScript, outdir: string): BuildOptions {
-  const { banner: _banner, ...options } = esbuildOptions(join(REPO_ROOT, script.entry));
-  return { ...options, sourcemap: false, outfile: join(outdir, script.file) };
+export function workerEsbuildOptions(script: WorkerScript, outdir: string, root: string = REPO_ROOT): BuildOptions {
+  const { banner: _banner, ...options } = esbuildOptions(join(root, script.entry));
+  return { ...options, absWorkingDir: root, sourcemap: false, outfile: join(outdir, script.file) };
+}
+
+/** Builds the worker scripts into `outdir` (the local stack, the bundle check, the benchmark). */
+export async function buildWorkerScripts(scripts: readonly WorkerScript[], outdir: string): Promise<BuildResult<{ metafile: true }>[]> {
+  const { build } = await import('esbuild');
+  return Promise.all(scripts.map((script) => build({ ...workerEsbuildOptions(script, outdir), metafile: true, write: true })));
 }
 
 /**
- * The same build as a command line, for the construct's afterBundling hook:
- * paths from the hook's own input directory (the project root) and output
- * directory, as CDK hands them over; bash runs it (no Windows).
+ * The same build as a command line, for the construct's afterBundling hook,
+ * made from workerEsbuildOptions so that the deployed script is built as the
+ * tested one: paths from the hook's own input directory (the project root)
+ * and output directory, as CDK hands them over; bash runs it (no Windows).
  */
 export function workerBuildCommand(script: WorkerScript, inputDir: string, outdir: string): string {
   const quote = (arg: string) => `'${arg.replaceAll("'", `'\\''`)}'`;
+  const {
+    entryPoints,
+    absWorkingDir = inputDir,
+    bundle,
+    minify,
+    mainFields = [],
+    alias = {},
+    sourcemap: _none,
+    outExtension: _byOutfile,
+    ...flags
+  } = { ...workerEsbuildOptions(script, outdir, inputDir), logLevel: 'warning' as const };
   const args = [
     join(inputDir, 'node_modules', '.bin', 'esbuild'),
-    join(inputDir, script.entry),
-    '--bundle',
-    '--platform=node',
-    '--format=esm',
-    `--target=${ESBUILD_TARGET}`,
-    '--minify',
-    `--main-fields=${MAIN_FIELDS.join(',')}`,
-    '--log-level=warning',
-    `--outfile=${join(outdir, script.file)}`,
+    ...(entryPoints as string[]),
+    ...(bundle ? ['--bundle'] : []),
+    ...(minify ? ['--minify'] : []),
+    ...(mainFields.length > 0 ? [`--main-fields=${mainFields.join(',')}`] : []),
+    ...Object.entries(alias).map(([from, to]) => `--alias:${from}=${to}`),
+    ...Object.entries(flags).map(([key, value]) => {
+      if (typeof value === 'object') throw new Error(`esbuild option ${key} has no command-line form here`);
+      return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}=${String(value)}`;
+    }),
   ];
-  return args.map(quote).join(' ');
+  return `cd ${quote(absWorkingDir)} && ${args.map(quote).join(' ')}`;
 }
 
 /** esbuild API options equivalent to what NodejsFunction runs for the construct. */

@@ -20,9 +20,9 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { ApiEvent } from '../functions/http/api-handler.js';
 import type { ApiFunction } from '../functions/routes.js';
 import { bundleFunction, FunctionWorker, RunFailed } from './function-worker.js';
+import { IntegrationTimedOut } from './gateway.js';
 
-/** The function did not answer within API Gateway's integration timeout: API Gateway answers 503. */
-export class IntegrationTimedOut extends RunFailed {}
+export { IntegrationTimedOut };
 
 export interface ApiFunctionsOptions {
   /** Where the bundles are written. */
@@ -45,50 +45,57 @@ export async function startApiFunctions(options: ApiFunctionsOptions): Promise<A
   const size = options.containers ?? Math.max(2, availableParallelism());
   await mkdir(options.buildDir, { recursive: true });
   const specs = Object.entries(options.functions) as [ApiFunction, { entry: string; name: string }][];
-  const bundles = new Map<ApiFunction, string>();
-  await Promise.all(
-    specs.map(async ([fn, spec]) => {
-      const outfile = join(options.buildDir, `${spec.name}.mjs`);
-      await bundleFunction(spec.entry, outfile);
-      bundles.set(fn, outfile);
-    }),
-  );
+  const bundleOf = (fn: ApiFunction) => join(options.buildDir, `${options.functions[fn].name}.mjs`);
+  await Promise.all(specs.map(([fn, spec]) => bundleFunction(spec.entry, bundleOf(fn))));
 
   let stopped = false;
-  const pools = new Map<ApiFunction, FunctionWorker[]>();
-  const starting = new Map<ApiFunction, number>();
-  const start = async (fn: ApiFunction): Promise<FunctionWorker> => {
-    starting.set(fn, (starting.get(fn) ?? 0) + 1);
-    const worker = await FunctionWorker.start(bundles.get(fn) ?? '', options.functions[fn].name, log).finally(() =>
-      starting.set(fn, (starting.get(fn) ?? 1) - 1),
-    );
-    if (stopped) {
-      await worker.terminate();
-      throw new RunFailed('the stack stops');
-    }
-    // The gateway's server keeps the process alive while it serves; an idle container must not.
-    worker.hold(false);
-    pools.get(fn)?.push(worker);
-    worker.onExit(() => {
-      const pool = pools.get(fn);
-      const at = pool?.indexOf(worker) ?? -1;
-      if (pool && at >= 0) pool.splice(at, 1);
-      if (!stopped) log(`${options.functions[fn].name}: a container exited; the next request starts another`);
+  const pools = new Map<ApiFunction, FunctionWorker[]>(specs.map(([fn]) => [fn, []]));
+  /** Containers being started, per function: they count toward the pool's size. */
+  const starting = new Map<ApiFunction, Set<Promise<FunctionWorker>>>(specs.map(([fn]) => [fn, new Set()]));
+  const start = (fn: ApiFunction): Promise<FunctionWorker> => {
+    const started = FunctionWorker.start(bundleOf(fn), options.functions[fn].name, log).then(async (worker) => {
+      if (stopped) {
+        await worker.terminate();
+        throw new RunFailed('the stack stops');
+      }
+      // The gateway's server keeps the process alive while it serves; an idle container must not.
+      worker.hold(false);
+      pools.get(fn)?.push(worker);
+      worker.onExit(() => {
+        const pool = pools.get(fn);
+        const at = pool?.indexOf(worker) ?? -1;
+        if (pool && at >= 0) pool.splice(at, 1);
+        if (!stopped) log(`${options.functions[fn].name}: a container exited; the next request starts another`);
+      });
+      return worker;
     });
-    return worker;
+    const inFlight = starting.get(fn);
+    inFlight?.add(started);
+    void started.then(
+      () => inFlight?.delete(started),
+      () => inFlight?.delete(started),
+    );
+    return started;
   };
-  for (const [fn] of specs) pools.set(fn, []);
-  await Promise.all(specs.flatMap(([fn]) => Array.from({ length: size }, () => start(fn))));
+  const first = await Promise.allSettled(specs.flatMap(([fn]) => Array.from({ length: size }, () => start(fn))));
+  const failed = first.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    // Nothing else will stop the containers that did start.
+    stopped = true;
+    await Promise.all([...pools.values()].flat().map((w) => w.terminate()));
+    throw failed.reason;
+  }
 
   /** The least busy container, chosen at once so that requests arriving together spread out. */
   function container(fn: ApiFunction): FunctionWorker | Promise<FunctionWorker> {
     const pool = pools.get(fn) ?? [];
+    const inFlight = starting.get(fn) ?? new Set();
     // A container lost (it crashed) is replaced by the request that notices.
-    if (pool.length + (starting.get(fn) ?? 0) < size)
-      void start(fn).catch((error: Error) => log(`${options.functions[fn].name}: ${error.message}`));
+    if (pool.length + inFlight.size < size) void start(fn).catch((error: Error) => log(`${options.functions[fn].name}: ${error.message}`));
     let best = pool[0];
     for (const w of pool) if (best === undefined || w.busy < best.busy) best = w;
-    return best ?? start(fn);
+    // None left: wait for one being started rather than start more.
+    return best ?? [...inFlight][0] ?? start(fn);
   }
 
   return {

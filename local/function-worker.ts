@@ -3,12 +3,12 @@
  * function's bundle (the init phase) and runs the events it is sent, each with
  * a context whose deadline the caller set. The local Lambda runtime runs one
  * event at a time in each (local/lambda-runtime.ts); the API's pool lets one
- * serve several requests at once (local/api-workers.ts).
+ * serve several requests at once (local/api-functions.ts).
  */
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import { dirname } from 'node:path';
-import { esbuildOptions, workerEsbuildOptions, workersOf } from '../infra/bundling.js';
+import { buildWorkerScripts, esbuildOptions, workersOf } from '../infra/bundling.js';
 
 /**
  * Bundles a handler's module for a worker, as it is deployed but readable (no
@@ -16,7 +16,7 @@ import { esbuildOptions, workerEsbuildOptions, workersOf } from '../infra/bundli
  */
 export async function bundleFunction(entry: string, outfile: string): Promise<void> {
   await build({ ...esbuildOptions(entry), minify: false, sourcemap: false, outfile, write: true });
-  for (const script of workersOf(entry)) await build({ ...workerEsbuildOptions(script, dirname(outfile)), write: true });
+  await buildWorkerScripts(workersOf(entry), dirname(outfile));
 }
 
 /** A run that did not end with the handler's answer: thrown, timed out or cut short. */

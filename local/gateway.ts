@@ -1,7 +1,8 @@
 /**
  * The local API Gateway: turns each HTTP request into an HTTP API payload 2.0
- * event, verifies the Bearer token as a JWT authorizer would, and calls the
- * same exported handler that Lambda runs. Every route, `$default` included,
+ * event, verifies the Bearer token as a JWT authorizer would, and hands it to
+ * the route's function (its warm containers, local/api-functions.ts), built
+ * from the same handler module Lambda runs. Every route, `$default` included,
  * is behind the JWT authorizer, as on AWS, but the capture routes: without a
  * valid token the answer is 401 before any routing; with one, a request that
  * matches no route goes to the `$default` route (the records function), which
@@ -18,13 +19,18 @@ import type { JWTPayload } from 'jose';
 import type { ApiEvent } from '../functions/http/api-handler.js';
 import type { CaptureAuthorizerEvent, CaptureAuthorizerResult } from '../functions/capture-authorizer.js';
 import { matchRoute, routeKey, type ApiFunction } from '../functions/routes.js';
-import { IntegrationTimedOut } from './api-functions.js';
 import { serveConsole } from './console.js';
 import { TokenRejected, verifyToken, type SigningKeys } from './tokens.js';
 
+/** What `invoke` rejects with when the function did not answer within the integration timeout: API Gateway answers 503. */
+export class IntegrationTimedOut extends Error {}
+
 export interface GatewayOptions {
   keys: SigningKeys;
-  /** Runs the route's function on the event, to answer by `deadline` (epoch ms): local/api-functions.ts. */
+  /**
+   * Runs the route's function on the event, to answer by `deadline` (epoch ms),
+   * rejecting with IntegrationTimedOut past it: local/api-functions.ts.
+   */
   invoke: (fn: ApiFunction, event: ApiEvent, deadline: number) => Promise<APIGatewayProxyStructuredResultV2>;
   /** The capture routes' authorizer (functions/capture-authorizer.ts). */
   captureAuthorizer: (event: CaptureAuthorizerEvent) => Promise<CaptureAuthorizerResult>;
@@ -46,15 +52,14 @@ export function createGateway(options: GatewayOptions): Server {
     serveConsole(req, res)
       .then((served) => (served ? undefined : handle(req, res, options)))
       .catch((error: unknown) => {
-        if (res.headersSent) return;
         // An HTTP API answers an integration past its timeout with 503, and a handler that
         // throws past its middy stack (or whose container died) with 500.
         if (error instanceof IntegrationTimedOut) {
-          send(res, { statusCode: 503, body: JSON.stringify({ message: 'Service Unavailable' }) });
+          if (!res.headersSent) send(res, { statusCode: 503, body: JSON.stringify({ message: 'Service Unavailable' }) });
           return;
         }
         console.error('gateway: handler failed', error);
-        send(res, { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) });
+        if (!res.headersSent) send(res, { statusCode: 500, body: JSON.stringify({ message: 'Internal Server Error' }) });
       })
       .finally(() => options.accessLog?.(`${req.method} ${req.url} ${res.statusCode} ${Date.now() - started}ms`));
   });

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { workerFilesIn } from '../../infra/bundle-check.js';
 import { FUNCTION_NAMES, REPO_ROOT } from '../../infra/bundling.js';
 
 const CLI = join(REPO_ROOT, 'node_modules', 'aws-cdk', 'bin', 'cdk');
@@ -125,7 +126,7 @@ describe('cdk synth (offline)', () => {
     for (const r of Object.values(template.Resources).filter(isOurFunction)) {
       const dir = join(out, 'cdk.out', String(r.Metadata?.['aws:asset:path']));
       const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-      for (const [, file = ''] of code.matchAll(/new URL\("\.\/([\w.-]+\.mjs)",import\.meta\.url\)/g)) {
+      for (const file of workerFilesIn(code)) {
         started.push(file);
         const script = readFileSync(join(dir, file), 'utf8');
         expect(script).not.toMatch(/from\s*["'](?!node:)/);
