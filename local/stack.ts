@@ -1,7 +1,8 @@
 /**
  * The one-machine stack: DynamoDB Local, the local S3 and the gateway, wired
  * to the same handlers that Lambda runs, each function in worker threads of
- * its own as in a Lambda container. The handlers find DynamoDB and S3 through
+ * its own as in a Lambda container (the capture authorizer, small, on the
+ * gateway's thread). The handlers find DynamoDB and S3 through
  * the SDK's standard endpoint variables, set here for this process and
  * inherited by the workers.
  */

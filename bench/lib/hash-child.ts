@@ -23,7 +23,8 @@ import {
   type HashRangesOptions,
 } from '../../functions/core/hashing/index.js';
 
-export type HashChildMode = 'native' | 'checkpointed' | 'resumable' | 'resumable-unsaved';
+const MODES = ['native', 'checkpointed', 'resumable', 'resumable-unsaved'] as const;
+export type HashChildMode = (typeof MODES)[number];
 /** The benchmark checkpoints far more often than the hasher (every 5 s), so that the cost shows. */
 const CHECKPOINT_INTERVAL_MS = 1000;
 
@@ -54,7 +55,7 @@ async function main(argv: string[]): Promise<void> {
   const concurrency = positive('concurrency', argv[4]);
   const rangeSize = positive('rangeSize', argv[5]);
   const mode = (argv[6] ?? 'native') as HashChildMode;
-  if (!['native', 'checkpointed', 'resumable', 'resumable-unsaved'].includes(mode)) throw new Error(`unknown mode ${mode}`);
+  if (!MODES.includes(mode)) throw new Error(`unknown mode ${mode}`);
   const client = createHashingS3Client({
     concurrency,
     config: {
@@ -66,19 +67,20 @@ async function main(argv: string[]): Promise<void> {
   });
   let checkpoints = 0;
   const saved: Uint8Array[] = [];
-  const extra: Partial<HashRangesOptions> =
-    mode === 'native'
-      ? {}
-      : mode === 'resumable-unsaved'
-        ? { sha1: await resumableSha1() }
-        : {
-            ...(mode === 'resumable' ? { sha1: await resumableSha1() } : {}),
-            checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
-            onCheckpoint: ({ state }) => {
-              checkpoints++;
-              if (state) saved.push(state);
-            },
-          };
+  const resumable = mode === 'resumable' || mode === 'resumable-unsaved';
+  const checkpointed = mode === 'checkpointed' || mode === 'resumable';
+  const extra: Partial<HashRangesOptions> = {
+    ...(resumable ? { sha1: await resumableSha1() } : {}),
+    ...(checkpointed
+      ? {
+          checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+          onCheckpoint: ({ state }) => {
+            checkpoints++;
+            if (state) saved.push(state);
+          },
+        }
+      : {}),
+  };
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const result = await hashRanges({

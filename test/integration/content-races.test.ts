@@ -48,7 +48,7 @@ beforeAll(async () => {
   // Loaded only now: the modules read the environment set above.
   const mod = await import('../../functions/hasher.js');
   hasher = mod.handler as unknown as Hasher;
-  ({ lambdaContext } = await import('../../local/lambda-context.js'));
+  ({ lambdaContext } = await import('../lambda-context.js'));
 });
 
 /** An S3 notification for one object, as S3 sends it to the hasher. */

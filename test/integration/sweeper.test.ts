@@ -30,7 +30,7 @@ let lambdaContext: (name: string, timeoutMs: number) => Context;
 beforeAll(async () => {
   useStackEnvironment();
   ({ handler: sweeper } = (await import('../../functions/sweeper.js')) as unknown as { handler: typeof sweeper });
-  ({ lambdaContext } = await import('../../local/lambda-context.js'));
+  ({ lambdaContext } = await import('../lambda-context.js'));
 });
 
 const fileItem = async (uid: string) =>

@@ -20,7 +20,7 @@ import type { CaptureContext } from '../../functions/core/capture/authorize.js';
 import { formatCredential, newSecret, secretHash } from '../../functions/core/capture/credential.js';
 import { keys, type CaptureItem } from '../../functions/core/db/schema.js';
 import { apiEvent, context, route } from './events.js';
-import { imageItem, MiB, uploadItem, useHandlerEnv } from './fixtures.js';
+import { contentHandler, imageItem, MiB, uploadItem } from './fixtures.js';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 // The authorizer's raw client.
@@ -31,10 +31,9 @@ let content: typeof import('../../functions/content.js').handler;
 let authorizer: typeof import('../../functions/capture-authorizer.js').handler;
 
 beforeAll(async () => {
-  // Start answers carry presigned part URLs: the signer needs some credentials.
-  useHandlerEnv({ AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'secret' });
   delete process.env['AWS_ENDPOINT_URL_S3'];
-  ({ handler: content } = await import('../../functions/content.js'));
+  // Start answers carry presigned part URLs: the signer needs some credentials.
+  content = await contentHandler({ AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'secret' });
   ({ handler: authorizer } = await import('../../functions/capture-authorizer.js'));
 });
 

@@ -2,7 +2,7 @@
 import type { S3Event } from 'aws-lambda';
 import type { ApiEvent } from '../../functions/http/api-handler.js';
 import { API_BASE } from '../../functions/routes.js';
-import { lambdaContext } from '../../local/lambda-context.js';
+import { lambdaContext } from '../lambda-context.js';
 
 export function apiEvent(
   routeKey: string,

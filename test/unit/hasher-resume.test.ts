@@ -16,7 +16,7 @@ import type { S3Event } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createSHA1 } from 'hash-wasm';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { lambdaContext } from '../../local/lambda-context.js';
+import { lambdaContext } from '../lambda-context.js';
 import { objectCreated } from './events.js';
 import { useHandlerEnv } from './fixtures.js';
 import { contentKey, keys } from '../../functions/core/db/schema.js';

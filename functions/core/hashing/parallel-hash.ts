@@ -266,7 +266,7 @@ export function hashRanges(options: HashRangesOptions): Promise<HashResult> {
       slot.pos += chunk.byteLength;
       stats.receivedBytes += chunk.byteLength;
       if (range.index === cursor) {
-        hashChunk(slot, chunk);
+        if (!hashChunk(slot, chunk)) return;
       } else {
         slot.chunks.push(chunk);
         slot.buffered += chunk.byteLength;

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 
-/** A Lambda context as the runtime gives one, with a real deadline. */
+/**
+ * A Lambda context as the runtime gives one, with a real deadline, for tests
+ * that call a handler directly. The local stack's containers build theirs in
+ * the worker (local/function-worker.ts).
+ */
 export function lambdaContext(functionName: string, timeoutMs: number): Context {
   const deadline = Date.now() + timeoutMs;
   const awsRequestId = randomUUID();
